@@ -1,0 +1,3 @@
+module github.com/ngrelay/ngrelay
+
+go 1.26
