@@ -1,0 +1,64 @@
+// Command ngrelay is the media relay daemon: a drop-in replacement for
+// rtpengine, controlled over the NG protocol. It takes rtpengine's command
+// line options and config file; run it with no arguments for the embedded
+// defaults (NG on 127.0.0.1:2223, media on 127.0.0.1 ports 30000-40000).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ngrelay/ngrelay/internal/config"
+	"github.com/ngrelay/ngrelay/internal/daemon"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	cfg, notices, err := config.Parse(args)
+	switch {
+	case errors.Is(err, config.ErrHelp):
+		fmt.Print(config.Usage())
+		return 0
+	case errors.Is(err, config.ErrVersion):
+		fmt.Println("ngrelay version", daemon.Version)
+		return 0
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "ngrelay:", err)
+		return 2
+	}
+	var level slog.LevelVar
+	log := daemon.NewLogger(os.Stderr, cfg, &level)
+	for _, n := range notices {
+		log.Warn(n)
+	}
+	if cfg.PIDFile != "" {
+		if err := daemon.WritePIDFile(cfg.PIDFile); err != nil {
+			log.Error("cannot write pidfile", slog.Any("error", err))
+			return 1
+		}
+		defer os.Remove(cfg.PIDFile)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	d, err := daemon.Start(ctx, cfg, log)
+	if err != nil {
+		log.Error("startup failed", slog.Any("error", err))
+		return 1
+	}
+	log.Info("ngrelay started", slog.String("version", daemon.Version))
+	<-ctx.Done()
+	log.Info("shutting down")
+	if err := d.Close(); err != nil {
+		log.Error("shutdown", slog.Any("error", err))
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,171 @@
+// Package daemon wires ngrelay together: the relay engine, the NG listeners
+// and logging, from a parsed configuration. cmd/ngrelay is a thin main
+// around it; tests start daemons in-process with it.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ngrelay/ngrelay/internal/config"
+	"github.com/ngrelay/ngrelay/ng"
+	"github.com/ngrelay/ngrelay/relay"
+)
+
+// Version is ngrelay's version, printed by --version.
+const Version = "0.1.0"
+
+// Daemon is a running ngrelay.
+type Daemon struct {
+	Engine  *relay.Engine
+	Handler *ng.Handler
+	Server  *ng.Server
+	Log     *slog.Logger
+
+	ngUDP []*net.UDPConn
+	ngTCP []net.Listener
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errMu  sync.Mutex
+	err    error
+}
+
+// PortQuarantine is how long freed media ports rest before reuse.
+const PortQuarantine = 10 * time.Second
+
+// Start opens the listeners of cfg and starts serving. It returns once every
+// listener is bound; Close stops everything.
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ifs := make([]relay.InterfaceConfig, 0, len(cfg.Interfaces))
+	for _, i := range cfg.Interfaces {
+		ifs = append(ifs, relay.InterfaceConfig{Name: i.Name, Addr: i.Addr, Advertised: i.Advertised})
+	}
+	eng, err := relay.New(relay.Config{
+		Interfaces:     ifs,
+		PortMin:        cfg.PortMin,
+		PortMax:        cfg.PortMax,
+		PortQuarantine: PortQuarantine,
+		Timeout:        cfg.Timeout,
+		SilentTimeout:  cfg.SilentTimeout,
+		FinalTimeout:   cfg.FinalTimeout,
+		OfferTimeout:   cfg.OfferTimeout,
+		DeleteDelay:    cfg.DeleteDelay,
+		TOS:            cfg.TOS,
+	}, log)
+	if err != nil {
+		return nil, fmt.Errorf("relay engine: %w", err)
+	}
+	h := ng.NewHandler(eng, log)
+	d := &Daemon{Engine: eng, Handler: h, Server: ng.NewServer(h, log), Log: log}
+	ctx, d.cancel = context.WithCancel(ctx)
+
+	for _, ap := range cfg.ListenNG {
+		c, err := net.ListenUDP(udpNetwork(ap), net.UDPAddrFromAddrPort(ap))
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("--listen-ng=%s: %w", ap, err)
+		}
+		d.ngUDP = append(d.ngUDP, c)
+	}
+	for _, ap := range cfg.ListenTCPNG {
+		l, err := net.ListenTCP(tcpNetwork(ap), net.TCPAddrFromAddrPort(ap))
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("--listen-tcp-ng=%s: %w", ap, err)
+		}
+		d.ngTCP = append(d.ngTCP, l)
+	}
+	for _, c := range d.ngUDP {
+		d.run(func() error { return d.Server.ServeUDP(ctx, c) })
+		log.Info("NG listening", slog.String("udp", c.LocalAddr().String()))
+	}
+	for _, l := range d.ngTCP {
+		d.run(func() error { return d.Server.ServeTCP(ctx, l) })
+		log.Info("NG listening", slog.String("tcp", l.Addr().String()))
+	}
+	for _, la := range eng.LocalAddrs() {
+		log.Info("media interface", slog.String("name", la.Interface), slog.String("address", la.Addr.String()),
+			slog.String("advertised", la.Advertise.String()), slog.Int("port-min", cfg.PortMin), slog.Int("port-max", cfg.PortMax))
+	}
+	return d, nil
+}
+
+func (d *Daemon) run(f func() error) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if err := f(); err != nil {
+			d.errMu.Lock()
+			d.err = errors.Join(d.err, err)
+			d.errMu.Unlock()
+		}
+	}()
+}
+
+// NGAddrs returns the bound NG UDP addresses.
+func (d *Daemon) NGAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, c := range d.ngUDP {
+		out = append(out, c.LocalAddr().(*net.UDPAddr).AddrPort())
+	}
+	return out
+}
+
+// NGTCPAddrs returns the bound NG TCP addresses.
+func (d *Daemon) NGTCPAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, l := range d.ngTCP {
+		out = append(out, l.Addr().(*net.TCPAddr).AddrPort())
+	}
+	return out
+}
+
+// Close stops the listeners, ends every call and waits for the daemon's
+// goroutines.
+func (d *Daemon) Close() error {
+	if d.cancel != nil {
+		d.cancel()
+	}
+	for _, c := range d.ngUDP {
+		c.Close()
+	}
+	for _, l := range d.ngTCP {
+		l.Close()
+	}
+	d.wg.Wait()
+	d.Engine.Close()
+	d.errMu.Lock()
+	defer d.errMu.Unlock()
+	return d.err
+}
+
+func udpNetwork(ap netip.AddrPort) string {
+	if ap.Addr().Is4() {
+		return "udp4"
+	}
+	return "udp6"
+}
+
+func tcpNetwork(ap netip.AddrPort) string {
+	if ap.Addr().Is4() {
+		return "tcp4"
+	}
+	return "tcp6"
+}
+
+// WritePIDFile writes the process ID to path, replacing the file.
+func WritePIDFile(path string) error {
+	return os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
+}

@@ -1,0 +1,422 @@
+package ng
+
+import (
+	"errors"
+	"log/slog"
+	"net/netip"
+	"strings"
+
+	"github.com/ngrelay/ngrelay/relay"
+	"github.com/ngrelay/ngrelay/sdp"
+)
+
+// iceAttributes are removed from SDP that ngrelay relays as plain RTP: the
+// candidates name the endpoint's own addresses, which must not bypass the
+// relay.
+var iceAttributes = map[string]bool{
+	"candidate": true, "ice-ufrag": true, "ice-pwd": true, "ice-options": true,
+	"ice-lite": true, "remote-candidates": true, "end-of-candidates": true, "ice-mismatch": true,
+}
+
+// loopMarker is the session attribute of loop-protect.
+const loopMarker = "rtpengine"
+
+// side is one direction of an offer or answer: the leg whose SDP we read
+// (from) and the leg it is rewritten for (to).
+type side struct {
+	from, to *relay.Leg
+}
+
+// offer handles the "offer" command.
+func (h *Handler) offer(req *Request) (*reply, error) {
+	if req.CallID == "" {
+		return nil, errorReply("No call-id in message")
+	}
+	if req.FromTag == "" {
+		return nil, errorReply("No from-tag in message")
+	}
+	sess, err := h.parseSDP(req)
+	if err != nil {
+		return nil, err
+	}
+	if h.loopDetected(req, sess) {
+		return &reply{sdp: req.SDP, hasSDP: true}, nil
+	}
+
+	call, created := h.lockCall(req.CallID, true)
+	defer call.Unlock()
+	call.CancelDelete()
+	call.LastSignal = h.now()
+
+	legA := call.Leg(req.FromTag)
+	if legA == nil {
+		legA = call.NewLeg(req.FromTag, req.ViaBranch)
+	}
+	var legB *relay.Leg
+	if req.ToTag != "" {
+		legB = call.Leg(req.ToTag)
+	}
+	if legB == nil && legA.Peer != nil && (req.ViaBranch == "" || legA.Peer.Branch == req.ViaBranch || legA.Peer.Tag != "") {
+		legB = legA.Peer
+	}
+	if legB == nil {
+		legB = call.UntaggedPeer(legA, req.ViaBranch)
+	}
+	if legB == nil {
+		legB = call.NewLeg(req.ToTag, req.ViaBranch)
+		legB.SetOfferer(legA)
+	}
+	legA.Peer, legB.Peer = legB, legA
+	h.applyLabels(req, legA, legB)
+
+	out, err := h.rewrite(req, sess, side{from: legA, to: legB}, true)
+	if err != nil {
+		if created {
+			call.ScheduleDelete(0)
+		}
+		return nil, err
+	}
+	call.Publish()
+	call.Log.Info("offer", slog.String("from-tag", req.FromTag), slog.Int("media", len(sess.Media)))
+	return &reply{sdp: out, hasSDP: true}, nil
+}
+
+// answer handles the "answer" command.
+func (h *Handler) answer(req *Request) (*reply, error) {
+	if req.CallID == "" {
+		return nil, errorReply("No call-id in message")
+	}
+	if req.FromTag == "" {
+		return nil, errorReply("No from-tag in message")
+	}
+	if req.ToTag == "" {
+		return nil, errorReply("No to-tag in message")
+	}
+	sess, err := h.parseSDP(req)
+	if err != nil {
+		return nil, err
+	}
+	if h.loopDetected(req, sess) {
+		return &reply{sdp: req.SDP, hasSDP: true}, nil
+	}
+	call, _ := h.lockCall(req.CallID, false)
+	if call == nil {
+		return nil, errorReply("Unknown call-id")
+	}
+	defer call.Unlock()
+	call.LastSignal = h.now()
+
+	legA := call.Leg(req.FromTag)
+	if legA == nil {
+		return nil, errorReply("Unknown from-tag %q", req.FromTag)
+	}
+	legB := call.Leg(req.ToTag)
+	if legB == nil {
+		legB = call.UntaggedPeer(legA, req.ViaBranch)
+	}
+	if legB == nil && legA.Peer != nil {
+		// A fork answering with a new to-tag: it receives media on the
+		// ports the offer announced, so it takes the answering leg over.
+		legB = legA.Peer
+		call.Log.Info("answer from another fork takes over", slog.String("old-tag", legB.Tag), slog.String("to-tag", req.ToTag))
+	}
+	if legB == nil {
+		return nil, errorReply("No offer seen for from-tag %q", req.FromTag)
+	}
+	legB.Tag = req.ToTag
+	legA.Peer, legB.Peer = legB, legA
+	h.applyLabels(req, legA, legB)
+
+	// The answer comes from leg B and is rewritten for leg A.
+	out, err := h.rewrite(req, sess, side{from: legB, to: legA}, false)
+	if err != nil {
+		return nil, err
+	}
+	call.MarkAnswered()
+	call.Publish()
+	call.Log.Info("answer", slog.String("from-tag", req.FromTag), slog.String("to-tag", req.ToTag))
+	return &reply{sdp: out, hasSDP: true}, nil
+}
+
+func (h *Handler) parseSDP(req *Request) (*sdp.Session, error) {
+	if !req.HasSDP || strings.TrimSpace(req.SDP) == "" {
+		return nil, errorReply("No SDP body in message")
+	}
+	sess, err := sdp.Parse([]byte(req.SDP))
+	if err != nil {
+		return nil, errorReply("Failed to parse SDP: %s", strings.TrimPrefix(err.Error(), "sdp: "))
+	}
+	return sess, nil
+}
+
+// lockCall finds (or creates) the call and locks it, retrying when it was
+// destroyed between lookup and lock.
+func (h *Handler) lockCall(id string, create bool) (*relay.Call, bool) {
+	for {
+		var c *relay.Call
+		created := false
+		if create {
+			c, created = h.engine.CallOrCreate(id)
+		} else if c = h.engine.Call(id); c == nil {
+			return nil, false
+		}
+		c.Lock()
+		if !c.Gone() {
+			return c, created
+		}
+		c.Unlock()
+	}
+}
+
+func (h *Handler) applyLabels(req *Request, from, to *relay.Leg) {
+	if req.Label != "" {
+		from.Label = req.Label
+	}
+	if req.SetLabel != "" {
+		from.Label = req.SetLabel
+	}
+}
+
+// loopDetected reports whether loop-protect is asked for and the SDP already
+// carries our marker.
+func (h *Handler) loopDetected(req *Request, s *sdp.Session) bool {
+	if !req.Flags["loop-protect"] {
+		return false
+	}
+	for _, v := range s.Attrs(loopMarker) {
+		if v == h.instanceID {
+			return true
+		}
+	}
+	return false
+}
+
+// legOptions derives the forwarding options of the leg whose SDP is read.
+func legOptions(req *Request) relay.LegOptions {
+	o := relay.LegOptions{Latch: relay.LatchSymmetric}
+	if req.Flags["asymmetric"] {
+		o.Latch = relay.LatchAsymmetric
+	}
+	o.StrictSource = req.Flags["strict-source"]
+	o.MediaHandover = req.Flags["media-handover"]
+	return o
+}
+
+// family returns the SDP address family of a.
+func family(a netip.Addr) string {
+	if a.Is4() {
+		return "IP4"
+	}
+	return "IP6"
+}
+
+// interfaces returns the interface names for the side the SDP comes from and
+// the side it goes to.
+func interfaceNames(req *Request, isOffer bool) (fromIf, toIf string, err error) {
+	switch len(req.Direction) {
+	case 0:
+		return "", "", nil
+	case 2:
+	default:
+		return "", "", errorReply(`Invalid "direction": expected two interface names`)
+	}
+	// direction names the offerer's interface first.
+	if isOffer {
+		return req.Direction[0], req.Direction[1], nil
+	}
+	return req.Direction[1], req.Direction[0], nil
+}
+
+// rewrite records the endpoints of sd.from from its SDP, makes sure both
+// legs have ports, and rewrites the SDP so that sd.to sends media to the
+// ports of sd.to's side. It returns the new body.
+func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (string, error) {
+	fromIf, toIf, err := interfaceNames(req, isOffer)
+	if err != nil {
+		return "", err
+	}
+	sd.from.Opts = legOptions(req)
+
+	sessConn, hasSessConn := s.Connection()
+	var out netip.Addr // the address announced in the rewritten SDP
+	for i, m := range s.Media {
+		mf := sd.from.Media(i)
+		mt := sd.to.Media(i)
+		mf.Type, mt.Type = m.Type, m.Type
+		mf.Proto = m.Proto
+		if mt.Proto == "" || isOffer {
+			mt.Proto = m.Proto
+		}
+		if req.TransportProtocol != "" && isOffer {
+			mt.Proto = req.TransportProtocol
+		}
+		mf.Direction = m.Direction()
+
+		conn, ok := m.EffectiveConnection()
+		if !ok {
+			return "", errorReply("Failed to parse SDP: media %d has no connection address", i+1)
+		}
+		addr, ok := conn.Addr()
+		if !ok {
+			return "", errorReply("Failed to parse SDP: media %d: unsupported connection address %q", i+1, conn.Address)
+		}
+		hold := addr.IsUnspecified()
+		if req.Flags["sip-source-address"] && req.ReceivedFrom.IsValid() && !hold {
+			addr = req.ReceivedFrom
+		}
+
+		if m.Rejected() {
+			// A rejected m-line keeps its ports (a re-INVITE may bring it
+			// back) but sends nothing.
+			mf.SetEndpoints(netip.AddrPort{}, netip.AddrPort{})
+			m.SetPort(0)
+			stripICE(m)
+			continue
+		}
+
+		fromFamily := family(addr)
+		toFamily := fromFamily
+		if req.AddressFamily != "" && isOffer {
+			toFamily = req.AddressFamily
+		} else if !isOffer && mt.Local() != nil {
+			toFamily = mt.Local().Family()
+		}
+		if mf.Local() == nil || fromIf != "" {
+			la, err := h.engine.LocalAddr(fromIf, fromFamily)
+			if err != nil {
+				return "", errorReply("%s", err)
+			}
+			if err := mf.Allocate(la); err != nil {
+				return "", portError(err)
+			}
+		}
+		if mt.Local() == nil || (isOffer && (toIf != "" || req.AddressFamily != "")) {
+			la, err := h.engine.LocalAddr(toIf, toFamily)
+			if err != nil {
+				return "", errorReply("%s", err)
+			}
+			if err := mt.Allocate(la); err != nil {
+				return "", portError(err)
+			}
+		}
+
+		rtcpPort := m.Port + 1
+		rtcpAddr := addr
+		mux := m.HasAttr("rtcp-mux")
+		if r, ok := m.RTCP(); ok {
+			rtcpPort = r.Port
+			if r.Conn != nil {
+				if a, ok := r.Conn.Addr(); ok && !req.Flags["sip-source-address"] {
+					rtcpAddr = a
+				}
+			}
+		}
+		if mux {
+			rtcpPort, rtcpAddr = m.Port, addr
+		}
+		mf.RTCPMux = mux
+		mt.RTCPMux = mux
+		mf.SetEndpoints(netip.AddrPortFrom(addr, uint16(m.Port)), netip.AddrPortFrom(rtcpAddr, uint16(rtcpPort)))
+
+		local := mt.Local()
+		adv := local.Advertise
+		if req.MediaAddress.IsValid() {
+			adv = req.MediaAddress
+		}
+		if hold {
+			adv = unspecified(family(adv))
+		}
+		out = adv
+		m.SetPort(mt.RTP.LocalPort())
+		if mt.Proto != "" {
+			m.SetProto(mt.Proto)
+		}
+		if _, ok := m.Connection(); ok || !hasSessConn {
+			m.SetConnection(sdp.NewConnection(adv))
+		}
+		m.RemoveAttr("rtcp")
+		if !req.Flags["no-rtcp-attribute"] && mt.RTCP != nil && !mux {
+			r := sdp.RTCPAttr{Port: mt.RTCP.LocalPort()}
+			if req.Flags["full-rtcp-attribute"] {
+				c := sdp.NewConnection(adv)
+				r.Conn = &c
+			}
+			m.SetRTCP(r)
+		} else if mux && req.Flags["full-rtcp-attribute"] {
+			c := sdp.NewConnection(adv)
+			m.SetRTCP(sdp.RTCPAttr{Port: mt.RTP.LocalPort(), Conn: &c})
+		}
+		if hold && !req.Flags["original-sendrecv"] {
+			if _, explicit := m.DirectionAttr(); !explicit {
+				m.SetDirection("sendonly")
+			}
+		}
+		stripICE(m)
+	}
+	sd.from.TrimMedias(len(s.Media))
+
+	if out.IsValid() {
+		if hasSessConn {
+			sa, _ := sessConn.Addr()
+			if sa.IsUnspecified() {
+				s.SetConnection(sdp.NewConnection(unspecified(family(out))))
+			} else {
+				s.SetConnection(sdp.NewConnection(nonHold(out, sd.to)))
+			}
+		}
+		h.replaceOrigin(req, s, sd.to, nonHold(out, sd.to))
+	}
+	s.RemoveAttrFunc(func(name, _ string) bool { return iceAttributes[name] })
+	if req.Flags["loop-protect"] {
+		s.AddAttr(loopMarker, h.instanceID)
+	}
+	return string(s.Bytes()), nil
+}
+
+// nonHold returns the address to name in session-level lines: the
+// announced address, or the side's interface address when media is on hold.
+func nonHold(a netip.Addr, l *relay.Leg) netip.Addr {
+	if !a.IsUnspecified() {
+		return a
+	}
+	for _, m := range l.Medias {
+		if la := m.Local(); la != nil {
+			return la.Advertise
+		}
+	}
+	return a
+}
+
+func (h *Handler) replaceOrigin(req *Request, s *sdp.Session, to *relay.Leg, addr netip.Addr) {
+	o, ok := s.Origin()
+	if !ok {
+		return
+	}
+	changed := false
+	if req.Replace["origin"] {
+		c := sdp.NewConnection(addr)
+		o.AddrType, o.Address = c.AddrType, c.Address
+		changed = true
+	}
+	if changed {
+		s.SetOrigin(o)
+	}
+}
+
+func unspecified(fam string) netip.Addr {
+	if fam == "IP6" {
+		return netip.IPv6Unspecified()
+	}
+	return netip.IPv4Unspecified()
+}
+
+func stripICE(m *sdp.Media) {
+	m.RemoveAttrFunc(func(name, _ string) bool { return iceAttributes[name] })
+}
+
+func portError(err error) error {
+	if errors.Is(err, relay.ErrNoPorts) {
+		return errorReply("Ran out of ports")
+	}
+	return errorReply("Failed to allocate ports: %s", err)
+}

@@ -1,0 +1,110 @@
+package relay
+
+import (
+	"net/netip"
+)
+
+// Minimum sizes of what the data plane forwards.
+const (
+	minRTPLen  = 12 // fixed RTP header (RFC 3550 section 5.1)
+	minRTCPLen = 8  // RTCP header plus SSRC (RFC 3550 section 6.4)
+	// MaxPacketSize is the largest datagram a stream reads; larger ones
+	// are truncated by the kernel and dropped as errors.
+	MaxPacketSize = 65535
+)
+
+// receive is the data plane's decision for one packet received on s from
+// src at time now (unix nanoseconds): whether to forward it, from which
+// stream and to where. It updates counters and latching state. It takes no
+// lock and allocates only when a peer address is learned or moves.
+func (s *Stream) receive(pkt []byte, src netip.AddrPort, now int64) (out *Stream, dst netip.AddrPort, ok bool) {
+	rec := s.fwd.Load()
+	if rec == nil || s.closed.Load() {
+		return nil, dst, false
+	}
+	if !validMedia(pkt, s.kind) {
+		s.Stats.Errors.Add(1)
+		return nil, dst, false
+	}
+	if !s.latch(rec, src) {
+		s.Stats.Errors.Add(1)
+		return nil, dst, false
+	}
+	s.Stats.Packets.Add(1)
+	s.Stats.Bytes.Add(uint64(len(pkt)))
+	s.lastPacket.Store(now)
+
+	sink := rec.sink
+	if sink == nil || sink.closed.Load() {
+		return nil, dst, false
+	}
+	p := sink.peer.Load()
+	if p == nil {
+		return nil, dst, false
+	}
+	return sink, *p, true
+}
+
+// latch applies the stream's latching rules to a packet from src and reports
+// whether the packet may be forwarded.
+func (s *Stream) latch(rec *forwarding, src netip.AddrPort) bool {
+	if rec.latch == LatchAsymmetric {
+		return true
+	}
+	cur := s.peer.Load()
+	if s.confirmed.Load() {
+		if cur != nil && *cur == src {
+			return true
+		}
+		if rec.strictSource {
+			return false
+		}
+		if rec.handover {
+			s.peer.Store(&src)
+		}
+		return true
+	}
+	if cur == nil || *cur != src {
+		s.peer.Store(&src)
+	}
+	s.confirmed.Store(true)
+	return true
+}
+
+// validMedia reports whether pkt looks like RTP or RTCP (RFC 3550 version 2,
+// long enough for its header). Anything else arriving on a media port (STUN,
+// DTLS, garbage) is dropped and counted by the caller.
+func validMedia(pkt []byte, kind StreamKind) bool {
+	if len(pkt) < minRTCPLen || pkt[0]>>6 != 2 {
+		return false
+	}
+	if kind == KindRTP && len(pkt) < minRTPLen {
+		// RTCP multiplexed on the RTP port (RFC 5761): payload types
+		// 192-223 (RFC 5761 section 4) may be as short as 8 bytes.
+		pt := pkt[1]
+		return pt >= 192 && pt <= 223
+	}
+	return true
+}
+
+// serve is the simple forwarding loop: one goroutine per stream, reading
+// with the Go network poller. It ends when the stream's socket is closed.
+func (s *Stream) serve(clock func() int64) {
+	buf := make([]byte, MaxPacketSize)
+	for {
+		n, src, err := s.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if s.closed.Load() {
+				return
+			}
+			continue
+		}
+		out, dst, ok := s.receive(buf[:n], netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), clock())
+		if !ok {
+			continue
+		}
+		if _, err := out.conn.WriteToUDPAddrPort(buf[:n], dst); err != nil {
+			out.sendErrors.Add(1)
+		}
+	}
+}
