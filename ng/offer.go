@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/ngrelay/ngrelay/relay"
@@ -387,20 +388,52 @@ func nonHold(a netip.Addr, l *relay.Leg) netip.Addr {
 	return a
 }
 
+// replaceOrigin applies the `replace` options to o= and s= of SDP sent to
+// leg to, and remembers what was sent.
 func (h *Handler) replaceOrigin(req *Request, s *sdp.Session, to *relay.Leg, addr netip.Addr) {
 	o, ok := s.Origin()
 	if !ok {
 		return
 	}
-	changed := false
+	sent := &to.Sent
 	if req.Replace["origin"] {
 		c := sdp.NewConnection(addr)
 		o.AddrType, o.Address = c.AddrType, c.Address
-		changed = true
 	}
-	if changed {
+	if sent.Seen && req.Replace["username"] {
+		o.Username = sent.Username
+	}
+	if sent.Seen && req.Replace["session-name"] {
+		s.SetSessionName(sent.SessionName)
+	}
+	if req.Replace["sdp-version"] {
 		s.SetOrigin(o)
+		body := bodyWithoutOrigin(s)
+		if sent.Seen {
+			v := sent.Version
+			if body != sent.Body {
+				v++
+			}
+			o.SessVersion = strconv.FormatUint(v, 10)
+		}
 	}
+	s.SetOrigin(o)
+	v, err := strconv.ParseUint(o.SessVersion, 10, 64)
+	if err != nil {
+		v = sent.Version
+	}
+	*sent = relay.SentSDP{Seen: true, Username: o.Username, SessionName: s.SessionName(), Version: v, Body: bodyWithoutOrigin(s)}
+}
+
+// bodyWithoutOrigin is the SDP text less its o= line.
+func bodyWithoutOrigin(s *sdp.Session) string {
+	b := string(s.Bytes())
+	if i := strings.Index(b, "o="); i >= 0 {
+		if j := strings.IndexByte(b[i:], '\n'); j >= 0 {
+			return b[:i] + b[i+j+1:]
+		}
+	}
+	return b
 }
 
 func unspecified(fam string) netip.Addr {

@@ -135,6 +135,9 @@ type Leg struct {
 	// this leg.
 	Opts   LegOptions
 	Medias []*Media
+	// Sent remembers the SDP last sent to this leg, for the replace
+	// options that keep o= and s= consistent across re-INVITEs.
+	Sent SentSDP
 
 	call    *Call
 	offerer *Leg // for an answering-side leg: the leg whose offer created it
@@ -142,6 +145,16 @@ type Leg struct {
 
 // SetOfferer records that an offer from o created this leg.
 func (l *Leg) SetOfferer(o *Leg) { l.offerer = o }
+
+// SentSDP is what the control plane last sent to a leg.
+type SentSDP struct {
+	Seen        bool
+	Username    string
+	SessionName string
+	Version     uint64
+	// Body is the SDP without its o= line, to tell whether it changed.
+	Body string
+}
 
 // LegOptions control how media received from a leg is handled.
 type LegOptions struct {
