@@ -27,11 +27,23 @@ type Handler struct {
 	Stats CommandStats
 	// draining makes offers fail while the daemon shuts down.
 	draining atomic.Bool
+	// maxSessions limits concurrent calls (-1: no limit).
+	maxSessions atomic.Int64
 }
+
+// SetMaxSessions limits the number of concurrent calls: offers that would
+// create a call beyond it are refused (rtpengine's --max-sessions; -1 is no
+// limit, 0 refuses every new call).
+func (h *Handler) SetMaxSessions(n int) { h.maxSessions.Store(int64(n)) }
+
+// MaxSessions returns the limit set by SetMaxSessions.
+func (h *Handler) MaxSessions() int { return int(h.maxSessions.Load()) }
 
 // CommandStats counts NG commands by kind.
 type CommandStats struct {
 	Ping, Offer, Answer, Delete, Query, List, Statistics, Errors, Unknown atomic.Uint64
+	// Rejected counts offers refused by the session limit.
+	Rejected atomic.Uint64
 	// UnknownKeys counts dictionary keys and flags that were ignored.
 	UnknownKeys atomic.Uint64
 }
@@ -43,7 +55,9 @@ func NewHandler(engine *relay.Engine, log *slog.Logger) *Handler {
 	}
 	var id [6]byte
 	rand.Read(id[:])
-	return &Handler{engine: engine, log: log, instanceID: hex.EncodeToString(id[:]), started: time.Now(), now: time.Now}
+	h := &Handler{engine: engine, log: log, instanceID: hex.EncodeToString(id[:]), started: time.Now(), now: time.Now}
+	h.maxSessions.Store(-1)
+	return h
 }
 
 // Drain makes every later offer fail with an error reply: the daemon is

@@ -44,6 +44,10 @@ func (h *Handler) offer(req *Request) (*reply, error) {
 		return &reply{sdp: req.SDP, hasSDP: true}, nil
 	}
 
+	if max := h.maxSessions.Load(); max >= 0 && h.engine.Call(req.CallID) == nil && int64(h.engine.NumCalls()) >= max {
+		h.Stats.Rejected.Add(1)
+		return nil, errorReply("Parallel session limit reached")
+	}
 	call, created := h.lockCall(req.CallID, true)
 	defer call.Unlock()
 	call.CancelDelete()

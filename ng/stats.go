@@ -114,7 +114,7 @@ func (h *Handler) statistics() (*reply, error) {
 	total := bencode.Dict(
 		bencode.P("uptime", bencode.String(fmt.Sprintf("%d", int64(h.now().Sub(h.started).Seconds())))),
 		bencode.P("managedsessions", bencode.Int(int64(tot.CallsCreated.Load()))),
-		bencode.P("rejectedsessions", bencode.Int(0)),
+		bencode.P("rejectedsessions", bencode.Int(int64(h.Stats.Rejected.Load()))),
 		bencode.P("timeoutsessions", bencode.Int(int64(timeouts))),
 		bencode.P("silenttimeoutsessions", bencode.Int(int64(silent))),
 		bencode.P("finaltimeoutsessions", bencode.Int(int64(final))),

@@ -39,6 +39,9 @@ type Config struct {
 	DeleteDelay time.Duration
 	// TOS is the IP TOS / traffic class of media packets.
 	TOS int
+	// SocketRcvBuf and SocketSndBuf size media sockets' buffers in bytes
+	// (0: the OS default).
+	SocketRcvBuf, SocketSndBuf int
 	// TickInterval is how often timeouts are checked (default 1s).
 	TickInterval time.Duration
 }
@@ -196,13 +199,14 @@ func (e *Engine) destroy(c *Call, why string) {
 // allocPair binds an RTP and an RTCP socket on a fresh port pair of local
 // and starts forwarding on them.
 func (e *Engine) allocPair(local *LocalAddr) (rtp, rtcp *Stream, err error) {
-	tos := e.cfg.Load().TOS
+	cfg := e.cfg.Load()
+	opts := sockOpts{tos: cfg.TOS, rcvBuf: cfg.SocketRcvBuf, sndBuf: cfg.SocketSndBuf}
 	_, err = local.Ports.Allocate(func(port int) error {
-		c1, err := bindUDP(local.Addr, port, tos)
+		c1, err := bindUDP(local.Addr, port, opts)
 		if err != nil {
 			return err
 		}
-		c2, err := bindUDP(local.Addr, port+1, tos)
+		c2, err := bindUDP(local.Addr, port+1, opts)
 		if err != nil {
 			c1.Close()
 			return err

@@ -130,19 +130,29 @@ func (s *Stream) close() {
 	s.conn.Close()
 }
 
-// bindUDP binds a UDP socket on addr:port with the given TOS.
-func bindUDP(addr netip.Addr, port, tos int) (*net.UDPConn, error) {
+// sockOpts are the socket options of media sockets.
+type sockOpts struct {
+	tos            int
+	rcvBuf, sndBuf int
+}
+
+// bindUDP binds a UDP socket on addr:port with the given options.
+func bindUDP(addr netip.Addr, port int, o sockOpts) (*net.UDPConn, error) {
 	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
-		if tos == 0 {
-			return nil
-		}
 		var serr error
 		err := c.Control(func(fd uintptr) {
-			if addr.Is4() {
-				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_TOS, tos)
-			} else {
-				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_TCLASS, tos)
+			set := func(level, opt, v int) {
+				if v != 0 && serr == nil {
+					serr = unix.SetsockoptInt(int(fd), level, opt, v)
+				}
 			}
+			if addr.Is4() {
+				set(unix.IPPROTO_IP, unix.IP_TOS, o.tos)
+			} else {
+				set(unix.IPPROTO_IPV6, unix.IPV6_TCLASS, o.tos)
+			}
+			set(unix.SOL_SOCKET, unix.SO_RCVBUF, o.rcvBuf)
+			set(unix.SOL_SOCKET, unix.SO_SNDBUF, o.sndBuf)
 		})
 		if err != nil {
 			return err

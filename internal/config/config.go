@@ -140,13 +140,12 @@ type Config struct {
 }
 
 // Default returns the embedded defaults, used when ngrelay is started
-// without arguments: NG on 127.0.0.1:2223/udp, CLI on 127.0.0.1:9900, one
+// without arguments: NG on 127.0.0.1:2223/udp, one
 // interface "default" on 127.0.0.1, ports 30000-40000.
 func Default() Config {
 	return Config{
 		Interfaces:    []Interface{{Name: "default", Addr: netip.MustParseAddr("127.0.0.1")}},
 		ListenNG:      []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:2223")},
-		ListenCLI:     []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:9900")},
 		PortMin:       30000,
 		PortMax:       40000,
 		Timeout:       60 * time.Second,

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,6 +49,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, e
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if err := checkImplemented(cfg); err != nil {
+		return nil, err
+	}
 	ifs := make([]relay.InterfaceConfig, 0, len(cfg.Interfaces))
 	for _, i := range cfg.Interfaces {
 		ifs = append(ifs, relay.InterfaceConfig{Name: i.Name, Addr: i.Addr, Advertised: i.Advertised})
@@ -63,11 +67,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, e
 		OfferTimeout:   cfg.OfferTimeout,
 		DeleteDelay:    cfg.DeleteDelay,
 		TOS:            cfg.TOS,
+		SocketRcvBuf:   cfg.SocketRcvBuf,
+		SocketSndBuf:   cfg.SocketSndBuf,
 	}, log)
 	if err != nil {
 		return nil, fmt.Errorf("relay engine: %w", err)
 	}
 	h := ng.NewHandler(eng, log)
+	h.SetMaxSessions(cfg.MaxSessions)
 	d := &Daemon{Engine: eng, Handler: h, Server: ng.NewServer(h, log), Log: log}
 	ctx, d.cancel = context.WithCancel(ctx)
 
@@ -168,4 +175,29 @@ func tcpNetwork(ap netip.AddrPort) string {
 // WritePIDFile writes the process ID to path, replacing the file.
 func WritePIDFile(path string) error {
 	return os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
+}
+
+// checkImplemented refuses options that the configuration accepts but this
+// build of the daemon does not serve yet, so that nothing is silently left
+// out.
+func checkImplemented(cfg config.Config) error {
+	var missing []string
+	for _, o := range []struct {
+		name string
+		set  bool
+	}{
+		{"--listen-cli", len(cfg.ListenCLI) > 0},
+		{"--listen-http", len(cfg.ListenHTTP) > 0},
+		{"--listen-udp", len(cfg.ListenUDP) > 0},
+		{"--listen-tcp", len(cfg.ListenTCP) > 0},
+		{"--prompt-dir", cfg.PromptDir != ""},
+	} {
+		if o.set {
+			missing = append(missing, o.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("not implemented yet in this version of ngrelay: %s", strings.Join(missing, ", "))
+	}
+	return nil
 }

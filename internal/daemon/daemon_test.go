@@ -418,3 +418,24 @@ func TestListAndStatistics(t *testing.T) {
 		t.Fatalf("sessionstotal = %d", n)
 	}
 }
+
+func TestMaxSessionsRefusesNewCallsButKeepsExistingOnes(t *testing.T) {
+	td := startDaemon(t, func(c *config.Config) { c.MaxSessions = 1 })
+	c := setupCall(t, td, "max-1")
+	a := newEndpoint(t)
+	mustError(t, td.cmd(t, "command", "offer", "call-id", "max-2", "from-tag", "x", "sdp", a.sdp()), "Parallel session limit reached")
+	// A re-INVITE of the existing call is not a new session.
+	mustOK(t, td.cmd(t, "command", "offer", "call-id", c.id, "from-tag", "tagA", "to-tag", "tagB", "sdp", c.a.sdp()))
+	p := rtpPacket(1, 1, "existing")
+	sendTo(t, c.a.rtp, c.toA, p)
+	expectPacket(t, c.b.rtp, p)
+}
+
+func TestOptionsNotServedYetAreRefusedAtStart(t *testing.T) {
+	cfg := testConfig()
+	cfg.ListenUDP = cfg.ListenNG
+	_, err := Start(t.Context(), cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "--listen-udp") {
+		t.Fatalf("Start with --listen-udp: err %v, want a refusal naming it", err)
+	}
+}
