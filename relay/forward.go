@@ -60,15 +60,23 @@ func (s *Stream) latch(rec *forwarding, src netip.AddrPort) bool {
 			return false
 		}
 		if rec.handover {
-			s.peer.Store(&src)
+			s.storePeer(src)
 		}
 		return true
 	}
 	if cur == nil || *cur != src {
-		s.peer.Store(&src)
+		s.storePeer(src)
 	}
 	s.confirmed.Store(true)
 	return true
+}
+
+// storePeer publishes a learned peer address. The copy is allocated here,
+// on the rare path, so that the caller's address does not escape.
+func (s *Stream) storePeer(ap netip.AddrPort) {
+	p := new(netip.AddrPort)
+	*p = ap
+	s.peer.Store(p)
 }
 
 // validMedia reports whether pkt looks like RTP or RTCP (RFC 3550 version 2,
