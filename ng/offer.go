@@ -323,6 +323,13 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		mt.RTCPMux = mux
 		mf.SetEndpoints(netip.AddrPortFrom(addr, uint16(m.Port)), netip.AddrPortFrom(rtcpAddr, uint16(rtcpPort)))
 
+		if req.TOS >= 0 {
+			for _, md := range []*relay.Media{mf, mt} {
+				if err := md.SetTOS(req.TOS); err != nil {
+					return "", errorReply("Failed to set TOS: %s", err)
+				}
+			}
+		}
 		local := mt.Local()
 		adv := local.Advertise
 		if req.MediaAddress.IsValid() {

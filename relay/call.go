@@ -233,6 +233,19 @@ func (m *Media) Allocate(local *LocalAddr) error {
 	return nil
 }
 
+// SetTOS sets the IP TOS (traffic class for IPv6) of the media's packets,
+// the NG "TOS" key.
+func (m *Media) SetTOS(tos int) error {
+	for _, s := range []*Stream{m.RTP, m.RTCP} {
+		if s != nil {
+			if err := setTOS(s.conn, s.local.Addr.Is4(), tos); err != nil {
+				return fmt.Errorf("set TOS on port %d: %w", s.port, err)
+			}
+		}
+	}
+	return nil
+}
+
 // Release frees the media's ports (a rejected m-line).
 func (m *Media) Release() { m.release(m.leg.call.engine) }
 

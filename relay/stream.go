@@ -130,6 +130,26 @@ func (s *Stream) close() {
 	s.conn.Close()
 }
 
+// setTOS sets IP_TOS or IPV6_TCLASS on a bound socket.
+func setTOS(c *net.UDPConn, v4 bool, tos int) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		if v4 {
+			serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_TOS, tos)
+		} else {
+			serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_TCLASS, tos)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
 // sockOpts are the socket options of media sockets.
 type sockOpts struct {
 	tos            int

@@ -439,3 +439,22 @@ func TestOptionsNotServedYetAreRefusedAtStart(t *testing.T) {
 		t.Fatalf("Start with --listen-udp: err %v, want a refusal naming it", err)
 	}
 }
+
+func TestOfferAndAnswerOverTCP(t *testing.T) {
+	td := startDaemon(t, nil)
+	a, b := newEndpoint(t), newEndpoint(t)
+	r := do(t, td.tcp, "command", "offer", "call-id", "tcp-1", "from-tag", "A", "sdp", a.sdp(), "TOS", 184)
+	mustOK(t, r)
+	s, _ := r.GetString("sdp")
+	_, toB, _ := relayPorts(t, s)
+	r = do(t, td.tcp, "command", "answer", "call-id", "tcp-1", "from-tag", "A", "to-tag", "B", "sdp", b.sdp())
+	mustOK(t, r)
+	s, _ = r.GetString("sdp")
+	_, toA, _ := relayPorts(t, s)
+	p := rtpPacket(1, 1, "over-tcp-signalled")
+	sendTo(t, a.rtp, toA, p)
+	expectPacket(t, b.rtp, p)
+	q := rtpPacket(1, 2, "back")
+	sendTo(t, b.rtp, toB, q)
+	expectPacket(t, a.rtp, q)
+}
