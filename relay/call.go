@@ -238,7 +238,7 @@ func (m *Media) Allocate(local *LocalAddr) error {
 func (m *Media) SetTOS(tos int) error {
 	for _, s := range []*Stream{m.RTP, m.RTCP} {
 		if s != nil {
-			if err := setTOS(s.conn, s.local.Addr.Is4(), tos); err != nil {
+			if err := setTOSFd(s.fd, s.local.Addr.Is4(), tos); err != nil {
 				return fmt.Errorf("set TOS on port %d: %w", s.port, err)
 			}
 		}

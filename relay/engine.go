@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Config is what the engine needs from the daemon's configuration.
@@ -44,6 +46,8 @@ type Config struct {
 	SocketRcvBuf, SocketSndBuf int
 	// TickInterval is how often timeouts are checked (default 1s).
 	TickInterval time.Duration
+	// Workers is the number of forwarding threads (0: one per CPU).
+	Workers int
 }
 
 // Engine owns the calls and the media sockets.
@@ -51,6 +55,7 @@ type Engine struct {
 	cfg    atomic.Pointer[Config]
 	log    *slog.Logger
 	ifaces *interfaces
+	plane  dataPlane
 
 	mu    sync.RWMutex
 	calls map[string]*Call
@@ -93,7 +98,15 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	if cfg.TickInterval <= 0 {
 		cfg.TickInterval = time.Second
 	}
-	e := &Engine{log: log, ifaces: ifs, calls: map[string]*Call{}, now: time.Now, done: make(chan struct{})}
+	maxStreams := 0
+	for _, la := range ifs.all() {
+		maxStreams += 2 * la.Ports.Size()
+	}
+	plane, err := newEpollPlane(cfg.Workers, maxStreams, log)
+	if err != nil {
+		return nil, fmt.Errorf("data plane: %w", err)
+	}
+	e := &Engine{log: log, ifaces: ifs, plane: plane, calls: map[string]*Call{}, now: time.Now, done: make(chan struct{})}
 	e.cfg.Store(&cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
@@ -124,6 +137,7 @@ func (e *Engine) Close() {
 			e.destroy(c, "shutdown")
 			c.Unlock()
 		}
+		e.plane.close()
 	})
 }
 
@@ -197,23 +211,23 @@ func (e *Engine) destroy(c *Call, why string) {
 }
 
 // allocPair binds an RTP and an RTCP socket on a fresh port pair of local
-// and starts forwarding on them.
+// and hands them to the data plane.
 func (e *Engine) allocPair(local *LocalAddr) (rtp, rtcp *Stream, err error) {
 	cfg := e.cfg.Load()
 	opts := sockOpts{tos: cfg.TOS, rcvBuf: cfg.SocketRcvBuf, sndBuf: cfg.SocketSndBuf}
 	_, err = local.Ports.Allocate(func(port int) error {
-		c1, err := bindUDP(local.Addr, port, opts)
+		fd1, err := openUDP(local.Addr, port, opts)
 		if err != nil {
 			return err
 		}
-		c2, err := bindUDP(local.Addr, port+1, opts)
+		fd2, err := openUDP(local.Addr, port+1, opts)
 		if err != nil {
-			c1.Close()
+			unix.Close(fd1)
 			return err
 		}
 		now := e.now().UnixNano()
-		rtp = &Stream{local: local, port: port, kind: KindRTP, conn: c1}
-		rtcp = &Stream{local: local, port: port + 1, kind: KindRTCP, conn: c2}
+		rtp = &Stream{local: local, port: port, kind: KindRTP, fd: fd1}
+		rtcp = &Stream{local: local, port: port + 1, kind: KindRTCP, fd: fd2}
 		rtp.lastPacket.Store(now)
 		rtcp.lastPacket.Store(now)
 		return nil
@@ -224,21 +238,32 @@ func (e *Engine) allocPair(local *LocalAddr) (rtp, rtcp *Stream, err error) {
 		}
 		return nil, nil, err
 	}
-	clock := func() int64 { return time.Now().UnixNano() }
-	go rtp.serve(clock)
-	go rtcp.serve(clock)
+	if err := e.plane.add(rtp); err != nil {
+		unix.Close(rtp.fd)
+		unix.Close(rtcp.fd)
+		local.Ports.Release(rtp.port)
+		return nil, nil, err
+	}
+	if err := e.plane.add(rtcp); err != nil {
+		e.plane.remove(rtp, nil)
+		unix.Close(rtcp.fd)
+		local.Ports.Release(rtp.port)
+		return nil, nil, err
+	}
 	return rtp, rtcp, nil
 }
 
-// freePair closes the streams, keeps their counters in the totals and
-// returns their ports to the pool.
+// freePair stops the streams, keeps their counters in the totals and
+// returns their ports to the pool once the sockets are closed.
 func (e *Engine) freePair(rtp, rtcp *Stream) {
 	for _, s := range []*Stream{rtp, rtcp} {
 		if s == nil {
 			continue
 		}
 		s.fwd.Store(nil)
-		s.close()
+		if s.closed.Swap(true) {
+			continue
+		}
 		if s.kind == KindRTP {
 			e.totals.RTPPackets.Add(s.Stats.Packets.Load())
 			e.totals.RTPBytes.Add(s.Stats.Bytes.Load())
@@ -249,8 +274,23 @@ func (e *Engine) freePair(rtp, rtcp *Stream) {
 			e.totals.RTCPErrors.Add(s.Stats.Errors.Load())
 		}
 	}
-	rtp.local.Ports.Release(rtp.port)
+	var pending atomic.Int32
+	pending.Store(2)
+	release := func() {
+		if pending.Add(-1) == 0 {
+			rtp.local.Ports.Release(rtp.port)
+		}
+	}
+	e.plane.remove(rtp, release)
+	if rtcp != nil {
+		e.plane.remove(rtcp, release)
+	} else {
+		release()
+	}
 }
+
+// WorkerStats returns the forwarding workers' counters.
+func (e *Engine) WorkerStats() []WorkerStats { return e.plane.stats() }
 
 // janitor ends calls whose time is up.
 func (e *Engine) janitor(ctx context.Context) {
@@ -264,6 +304,7 @@ func (e *Engine) janitor(ctx context.Context) {
 		case <-t.C:
 			now := e.now()
 			e.expire(now)
+			e.plane.reap()
 			e.sampleRates(now)
 		}
 	}

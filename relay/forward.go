@@ -8,9 +8,6 @@ import (
 const (
 	minRTPLen  = 12 // fixed RTP header (RFC 3550 section 5.1)
 	minRTCPLen = 8  // RTCP header plus SSRC (RFC 3550 section 6.4)
-	// MaxPacketSize is the largest datagram a stream reads; larger ones
-	// are truncated by the kernel and dropped as errors.
-	MaxPacketSize = 65535
 )
 
 // receive is the data plane's decision for one packet received on s from
@@ -93,26 +90,4 @@ func validMedia(pkt []byte, kind StreamKind) bool {
 		return pt >= 192 && pt <= 223
 	}
 	return true
-}
-
-// serve is the simple forwarding loop: one goroutine per stream, reading
-// with the Go network poller. It ends when the stream's socket is closed.
-func (s *Stream) serve(clock func() int64) {
-	buf := make([]byte, MaxPacketSize)
-	for {
-		n, src, err := s.conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if s.closed.Load() {
-				return
-			}
-			continue
-		}
-		out, dst, ok := s.receive(buf[:n], netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), clock())
-		if !ok {
-			continue
-		}
-		if _, err := out.conn.WriteToUDPAddrPort(buf[:n], dst); err != nil {
-			out.sendErrors.Add(1)
-		}
-	}
 }

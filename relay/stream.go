@@ -1,13 +1,8 @@
 package relay
 
 import (
-	"context"
-	"net"
 	"net/netip"
 	"sync/atomic"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // StreamKind says whether a stream carries RTP or RTCP.
@@ -71,8 +66,12 @@ type Stream struct {
 	local *LocalAddr
 	port  int
 	kind  StreamKind
-	conn  *net.UDPConn
+	fd    int    // non-blocking UDP socket, driven by the data plane
 	media *Media // owner; read by the control plane only
+
+	// slot and worker are the stream's place in the data plane.
+	slot   uint32
+	worker *worker
 
 	fwd       atomic.Pointer[forwarding]
 	peer      atomic.Pointer[netip.AddrPort] // where media to this leg goes
@@ -121,71 +120,4 @@ func (s *Stream) setPeer(ap netip.AddrPort) {
 		s.peer.Store(&ap)
 	}
 	s.confirmed.Store(false)
-}
-
-func (s *Stream) close() {
-	if s.closed.Swap(true) {
-		return
-	}
-	s.conn.Close()
-}
-
-// setTOS sets IP_TOS or IPV6_TCLASS on a bound socket.
-func setTOS(c *net.UDPConn, v4 bool, tos int) error {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	err = rc.Control(func(fd uintptr) {
-		if v4 {
-			serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_TOS, tos)
-		} else {
-			serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_TCLASS, tos)
-		}
-	})
-	if err != nil {
-		return err
-	}
-	return serr
-}
-
-// sockOpts are the socket options of media sockets.
-type sockOpts struct {
-	tos            int
-	rcvBuf, sndBuf int
-}
-
-// bindUDP binds a UDP socket on addr:port with the given options.
-func bindUDP(addr netip.Addr, port int, o sockOpts) (*net.UDPConn, error) {
-	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			set := func(level, opt, v int) {
-				if v != 0 && serr == nil {
-					serr = unix.SetsockoptInt(int(fd), level, opt, v)
-				}
-			}
-			if addr.Is4() {
-				set(unix.IPPROTO_IP, unix.IP_TOS, o.tos)
-			} else {
-				set(unix.IPPROTO_IPV6, unix.IPV6_TCLASS, o.tos)
-			}
-			set(unix.SOL_SOCKET, unix.SO_RCVBUF, o.rcvBuf)
-			set(unix.SOL_SOCKET, unix.SO_SNDBUF, o.sndBuf)
-		})
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
-	network := "udp4"
-	if addr.Is6() {
-		network = "udp6"
-	}
-	pc, err := lc.ListenPacket(context.Background(), network, netip.AddrPortFrom(addr, uint16(port)).String())
-	if err != nil {
-		return nil, err
-	}
-	return pc.(*net.UDPConn), nil
 }

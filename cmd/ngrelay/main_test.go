@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -52,6 +53,24 @@ func ping(addr string) (string, error) {
 	return "", fmt.Errorf("no reply from %s", addr)
 }
 
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // TestRtpengineCommandLineStartsNgrelay starts the daemon with the command
 // line an rtpengine operator uses, pings it over NG, and stops it with
 // SIGTERM.
@@ -62,7 +81,7 @@ func TestRtpengineCommandLineStartsNgrelay(t *testing.T) {
 	cmd := exec.Command(bin, "--interface=127.0.0.1", fmt.Sprintf("--listen-ng=127.0.0.1:%d", port),
 		"--port-min=35000", "--port-max=35100", "--num-threads=1", "--delete-delay=0", "--table=-1",
 		"--foreground", "--log-stderr", "--pidfile="+pidfile, "--timeout=60", "--silent-timeout=3600", "--tos=184", "-L", "7")
-	var stderr bytes.Buffer
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -69,6 +69,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, e
 		TOS:            cfg.TOS,
 		SocketRcvBuf:   cfg.SocketRcvBuf,
 		SocketSndBuf:   cfg.SocketSndBuf,
+		Workers:        cfg.NumThreads,
 	}, log)
 	if err != nil {
 		return nil, fmt.Errorf("relay engine: %w", err)

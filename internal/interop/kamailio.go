@@ -257,7 +257,7 @@ func StartKamailio(t testing.TB, opts KamailioOptions) *Kamailio {
 		"-m", "64", // shared memory, MB
 		"-M", "8", // private memory per process, MB
 	}
-	p := startProcess(t, "kamailio", logPath, dir, bin, args...)
+	p := startProcessNS(t, true, "kamailio", logPath, dir, bin, args...)
 	k := &Kamailio{SIPAddr: sip, PID: p.pid(), ConfigPath: cfgPath, LogPath: logPath, proc: p}
 
 	deadline := time.Now().Add(opts.StartTimeout)

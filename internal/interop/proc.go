@@ -26,25 +26,49 @@ type process struct {
 // startProcess starts path with args in dir (cwd when empty), output to
 // logPath. The process and its whole process group are stopped in
 // t.Cleanup; when the test failed, the tail of the log is printed then.
+// Should the test binary die without running its cleanups (a go test
+// timeout, a signal), the kernel kills the process (Pdeathsig).
 func startProcess(t testing.TB, name, logPath, dir, path string, args ...string) *process {
+	t.Helper()
+	return startProcessNS(t, false, name, logPath, dir, path, args...)
+}
+
+// startProcessNS is startProcess, and with pidNS it runs the process as
+// the init of a new PID namespace when that is permitted (root): its
+// forked children then die with it even if it is SIGKILLed, where
+// otherwise they would be orphaned (Pdeathsig reaches only the direct
+// child). Kamailio needs this: its workers outlive a killed main process.
+func startProcessNS(t testing.TB, pidNS bool, name, logPath, dir, path string, args ...string) *process {
 	t.Helper()
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatalf("interop: %s: log file: %v", name, err)
 	}
 	fmt.Fprintf(logFile, "### %s %s\n", path, strings.Join(args, " "))
-	cmd := exec.Command(path, args...)
-	cmd.Dir = dir
-	cmd.Stdin = nil // /dev/null
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid: true, // kill the whole group: Kamailio forks workers
-		// Should the test binary die without cleaning up, do not leave
-		// the child running.
-		Pdeathsig: syscall.SIGKILL,
+	newCmd := func(cloneflags uintptr) *exec.Cmd {
+		cmd := exec.Command(path, args...)
+		cmd.Dir = dir
+		cmd.Stdin = nil // /dev/null
+		cmd.Stdout = logFile
+		cmd.Stderr = logFile
+		cmd.SysProcAttr = &syscall.SysProcAttr{
+			Setpgid:    true, // stop() signals the whole group
+			Pdeathsig:  syscall.SIGKILL,
+			Cloneflags: cloneflags,
+		}
+		return cmd
 	}
-	if err := cmd.Start(); err != nil {
+	var cmd *exec.Cmd
+	err = errors.New("not started")
+	if pidNS {
+		cmd = newCmd(syscall.CLONE_NEWPID)
+		err = cmd.Start()
+	}
+	if err != nil {
+		cmd = newCmd(0)
+		err = cmd.Start()
+	}
+	if err != nil {
 		logFile.Close()
 		t.Fatalf("interop: %s: start %s: %v", name, path, err)
 	}

@@ -30,7 +30,7 @@ var (
 )
 
 // SIPpOptions configure RunSIPpCalls. The zero value (plus Proxy) is 20
-// calls, 5 at a time, 10 new calls per second, 2.5 s from ACK to BYE,
+// calls, 5 at a time, 10 new calls per second, 3 s from ACK to BYE,
 // 2 s of RTP (100 packets) from each end of each call.
 type SIPpOptions struct {
 	// Proxy is where the caller sends its requests (Kamailio); the
@@ -43,7 +43,9 @@ type SIPpOptions struct {
 	// Rate is new calls per second (sipp -r); default 10.
 	Rate int
 	// CallLength is the caller's pause between ACK and BYE (sipp -d);
-	// default 2.5 s. It should exceed the media (MediaPackets * 20 ms).
+	// default 3 s. It should exceed the media (MediaPackets * 20 ms) by
+	// enough for the callee, which starts its media when the ACK
+	// arrives, to finish before the BYE.
 	CallLength time.Duration
 	// MediaPackets is the number of RTP packets (20 ms each) each end
 	// plays per call; default 100.
@@ -123,7 +125,7 @@ func RunSIPpCalls(t testing.TB, opts SIPpOptions) *SIPpResult {
 		opts.Rate = 10
 	}
 	if opts.CallLength <= 0 {
-		opts.CallLength = 2500 * time.Millisecond
+		opts.CallLength = 3 * time.Second
 	}
 	if opts.MediaPackets <= 0 {
 		opts.MediaPackets = 100
