@@ -35,14 +35,14 @@ const (
 //     error (with t.Errorf: it is also called from another goroutine).
 //
 // The relay must be running; it is not stopped here.
-func RunKamailioSIPpScenario(t *testing.T, ngAddr netip.AddrPort, listCalls func() int) {
+func RunKamailioSIPpScenario(t testing.TB, ngAddr netip.AddrPort, listCalls func() int) {
 	t.Helper()
 	RunKamailioSIPpScenarioWith(t, KamailioOptions{NGAddr: ngAddr, Module: "rtpengine"}, listCalls)
 }
 
 // RunKamailioSIPpScenarioWith is RunKamailioSIPpScenario with Kamailio
 // configured by kopts (for instance Module "rtpproxy", or offer flags).
-func RunKamailioSIPpScenarioWith(t *testing.T, kopts KamailioOptions, listCalls func() int) {
+func RunKamailioSIPpScenarioWith(t testing.TB, kopts KamailioOptions, listCalls func() int) {
 	t.Helper()
 	// Fail early on missing tools, before starting anything.
 	Require(t, "kamailio", "kamailio")
