@@ -48,6 +48,9 @@ type Config struct {
 	TickInterval time.Duration
 	// Workers is the number of forwarding threads (0: one per CPU).
 	Workers int
+	// IOEngine selects the data plane: IOEngineEpoll (default) or
+	// IOEngineIOURing.
+	IOEngine string
 }
 
 // Engine owns the calls and the media sockets.
@@ -102,7 +105,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	for _, la := range ifs.all() {
 		maxStreams += 2 * la.Ports.Size()
 	}
-	plane, err := newEpollPlane(cfg.Workers, maxStreams, log)
+	plane, err := newDataPlane(cfg.IOEngine, cfg.Workers, maxStreams, log)
 	if err != nil {
 		return nil, fmt.Errorf("data plane: %w", err)
 	}
