@@ -458,3 +458,37 @@ func TestOfferAndAnswerOverTCP(t *testing.T) {
 	sendTo(t, b.rtp, toB, q)
 	expectPacket(t, a.rtp, q)
 }
+
+func TestBadMediaIsCountedPerStreamAndDropped(t *testing.T) {
+	td := startDaemon(t, nil)
+	c := setupCall(t, td, "bad-1", "strict-source")
+	good := rtpPacket(1, 1, "good")
+	sendTo(t, c.a.rtp, c.toA, good) // latch A
+	expectPacket(t, c.b.rtp, good)
+	bad := [][]byte{
+		rtpPacket(2, 1, "")[:10],                         // truncated RTP header
+		append([]byte{0x40}, rtpPacket(3, 1, "")[1:]...), // RTP version 1
+		make([]byte, 9000),                               // oversized (and version 0)
+	}
+	for _, p := range bad {
+		sendTo(t, c.a.rtp, c.toA, p)
+	}
+	stranger, _ := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	defer stranger.Close()
+	sendTo(t, stranger, c.toA, rtpPacket(4, 9, "not-from-a"))
+	after := rtpPacket(5, 1, "after")
+	sendTo(t, c.a.rtp, c.toA, after)
+	expectPacket(t, c.b.rtp, after) // nothing bad got through before it
+	r := td.cmd(t, "command", "query", "call-id", c.id)
+	tags, _ := r.Get("tags")
+	a, _ := tags.Get("tagA")
+	medias, _ := a.GetList("medias")
+	streams, _ := medias[0].GetList("streams")
+	stats, _ := streams[0].Get("stats")
+	if n, _ := stats.GetInt("errors"); n != 4 {
+		t.Fatalf("A's RTP stream counted %d errors, want 4: %v", n, stats)
+	}
+	if n, _ := stats.GetInt("packets"); n != 2 {
+		t.Fatalf("A's RTP stream counted %d packets, want 2", n)
+	}
+}
