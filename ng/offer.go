@@ -242,7 +242,20 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 	}
 	sd.from.Opts = legOptions(req)
 
+	// A direction at session level applies to every m-line without its
+	// own: move it there, as rtpengine does, so that hold handling below
+	// sees each line's real direction.
+	if dir, ok := s.DirectionAttr(); ok {
+		for _, m := range s.Media {
+			if _, own := m.DirectionAttr(); !own {
+				m.SetDirection(dir)
+			}
+		}
+		s.SetDirection("")
+	}
 	sessConn, hasSessConn := s.Connection()
+	sessionICE := s.HasAttr("ice-ufrag")
+	usesSessConn := false
 	var out netip.Addr // the address announced in the rewritten SDP
 	for i, m := range s.Media {
 		mf := sd.from.Media(i)
@@ -265,7 +278,9 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		if !ok {
 			return "", errorReply("Failed to parse SDP: media %d: unsupported connection address %q", i+1, conn.Address)
 		}
-		hold := addr.IsUnspecified()
+		// 0.0.0.0 is hold (RFC 3264), except on an ICE m-line, where it
+		// only says that candidates come later (trickle ICE, RFC 8840).
+		hold := addr.IsUnspecified() && !sessionICE && !m.HasAttr("ice-ufrag")
 		if req.Flags["sip-source-address"] && req.ReceivedFrom.IsValid() && !hold {
 			addr = req.ReceivedFrom
 		}
@@ -321,6 +336,10 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		}
 		mf.RTCPMux = mux
 		mt.RTCPMux = mux
+		// Only RTP profiles carry RTP; anything else (T.38 over UDPTL,
+		// SCTP over DTLS, ...) is relayed as plain UDP datagrams.
+		isRTP := strings.Contains(m.Proto, "RTP")
+		mf.RawUDP, mt.RawUDP = !isRTP, !isRTP
 		mf.SetEndpoints(netip.AddrPortFrom(addr, uint16(m.Port)), netip.AddrPortFrom(rtcpAddr, uint16(rtcpPort)))
 
 		if req.TOS >= 0 {
@@ -345,9 +364,13 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		}
 		if _, ok := m.Connection(); ok || !hasSessConn {
 			m.SetConnection(sdp.NewConnection(adv))
+		} else {
+			usesSessConn = true
 		}
 		m.RemoveAttr("rtcp")
-		if !req.Flags["no-rtcp-attribute"] && mt.RTCP != nil && !mux {
+		if !isRTP {
+			// no RTCP port to announce
+		} else if !req.Flags["no-rtcp-attribute"] && mt.RTCP != nil && !mux {
 			r := sdp.RTCPAttr{Port: mt.RTCP.LocalPort()}
 			if req.Flags["full-rtcp-attribute"] {
 				c := sdp.NewConnection(adv)
@@ -368,7 +391,8 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 	sd.from.TrimMedias(len(s.Media))
 
 	if out.IsValid() {
-		if hasSessConn {
+		// A session c= that every m-line overrides is left as it came.
+		if hasSessConn && usesSessConn {
 			sa, _ := sessConn.Addr()
 			if sa.IsUnspecified() {
 				s.SetConnection(sdp.NewConnection(unspecified(family(out))))

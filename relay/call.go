@@ -197,6 +197,9 @@ type Media struct {
 	Direction string
 	// RTCPMux is set when RTCP shares the RTP port.
 	RTCPMux bool
+	// RawUDP is set for media that is not RTP (T.38 over UDPTL, SCTP
+	// over DTLS, ...): its datagrams are relayed without RTP checks.
+	RawUDP bool
 	// RTP and RTCP are the local streams advertised to this leg; RTCP is
 	// nil when none was allocated. Both nil for a rejected m-line.
 	RTP, RTCP *Stream
@@ -276,7 +279,7 @@ func (m *Media) publish(o LegOptions, peer *Media) {
 		if s == nil {
 			continue
 		}
-		rec := &forwarding{latch: o.Latch, strictSource: o.StrictSource, handover: o.MediaHandover}
+		rec := &forwarding{latch: o.Latch, strictSource: o.StrictSource, handover: o.MediaHandover, raw: m.RawUDP}
 		if peer != nil {
 			if s.kind == KindRTP || m.RTCPMux && peer.RTCPMux {
 				rec.sink = peer.RTP

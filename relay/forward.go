@@ -19,7 +19,7 @@ func (s *Stream) receive(pkt []byte, src netip.AddrPort, now int64) (out *Stream
 	if rec == nil || s.closed.Load() {
 		return nil, dst, false
 	}
-	if !validMedia(pkt, s.kind) {
+	if !rec.raw && !validMedia(pkt, s.kind) || len(pkt) == 0 {
 		s.Stats.Errors.Add(1)
 		return nil, dst, false
 	}

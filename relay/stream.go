@@ -57,6 +57,8 @@ type forwarding struct {
 	// handover lets a confirmed peer move to a new source address
 	// ("media-handover").
 	handover bool
+	// raw relays any datagram: the media is not RTP.
+	raw bool
 }
 
 // Stream is one local port bound on one interface address: the port that

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -491,4 +492,29 @@ func TestBadMediaIsCountedPerStreamAndDropped(t *testing.T) {
 	if n, _ := stats.GetInt("packets"); n != 2 {
 		t.Fatalf("A's RTP stream counted %d packets, want 2", n)
 	}
+}
+
+func TestT38OverUDPTLIsRelayedAsPlainDatagrams(t *testing.T) {
+	td := startDaemon(t, nil)
+	a, b := newEndpoint(t), newEndpoint(t)
+	fax := func(e *endpoint) string {
+		return fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=image %d udptl t38\r\na=T38FaxVersion:0\r\n", e.port())
+	}
+	r := td.cmd(t, "command", "offer", "call-id", "t38-1", "from-tag", "A", "sdp", fax(a))
+	mustOK(t, r)
+	s, _ := r.GetString("sdp")
+	if strings.Contains(s, "a=rtcp") {
+		t.Fatalf("a=rtcp on a UDPTL line:\n%s", s)
+	}
+	_, toB, _ := relayPorts(t, s)
+	r = td.cmd(t, "command", "answer", "call-id", "t38-1", "from-tag", "A", "to-tag", "B", "sdp", fax(b))
+	mustOK(t, r)
+	s, _ = r.GetString("sdp")
+	_, toA, _ := relayPorts(t, s)
+	// UDPTL datagrams are not RTP: the first byte is a sequence number.
+	ifp := []byte{0x00, 0x01, 0x06, 0xd0, 0x01, 0x01, 0x80}
+	sendTo(t, a.rtp, toA, ifp)
+	expectPacket(t, b.rtp, ifp)
+	sendTo(t, b.rtp, toB, ifp)
+	expectPacket(t, a.rtp, ifp)
 }
