@@ -20,7 +20,7 @@ const fixtures = "../../shared/fixtures/sdp"
 // newTestHandler returns a handler on an engine with three interfaces:
 // "int" on 127.0.0.1, "ext" on 127.0.0.2 advertised as 203.0.113.9, and
 // "v6" on ::1.
-func newTestHandler(t *testing.T) *Handler {
+func newTestHandler(t testing.TB) *Handler {
 	t.Helper()
 	base := 20000 + 2*rand.IntN(15000)
 	e, err := relay.New(relay.Config{
