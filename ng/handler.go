@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +30,8 @@ type Handler struct {
 	draining atomic.Bool
 	// maxSessions limits concurrent calls (-1: no limit).
 	maxSessions atomic.Int64
+	// proxies counts commands per proxy address.
+	proxies proxyStats
 }
 
 // SetMaxSessions limits the number of concurrent calls: offers that would
@@ -77,8 +80,15 @@ type reply struct {
 // Handle executes one decoded NG request dictionary and returns the reply
 // dictionary. It never panics on bad input: every problem becomes a reply
 // with result "error" and a reason.
-func (h *Handler) Handle(msg bencode.Value) bencode.Value {
+func (h *Handler) Handle(msg bencode.Value) bencode.Value { return h.HandleFrom("", msg) }
+
+// HandleFrom is Handle for a request from the proxy at address proxy, which
+// is counted in the per-proxy control statistics.
+func (h *Handler) HandleFrom(proxy string, msg bencode.Value) bencode.Value {
+	start := h.now()
+	cmd, _ := msg.GetString("command")
 	r, err := h.handle(msg)
+	h.proxies.count(proxy, strings.ToLower(cmd), h.now().Sub(start), err != nil)
 	if err != nil {
 		h.Stats.Errors.Add(1)
 		return bencode.Dict(bencode.P("result", bencode.String("error")), bencode.P("error-reason", bencode.String(err.Error())))

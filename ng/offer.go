@@ -46,6 +46,10 @@ func (h *Handler) offer(req *Request) (*reply, error) {
 
 	if max := h.maxSessions.Load(); max >= 0 && h.engine.Call(req.CallID) == nil && int64(h.engine.NumCalls()) >= max {
 		h.Stats.Rejected.Add(1)
+		if req.Supports["load limit"] {
+			// The proxy understands this reply and tries another relay.
+			return &reply{result: "load limit", warning: "Parallel session limit reached"}, nil
+		}
 		return nil, errorReply("Parallel session limit reached")
 	}
 	call, created := h.lockCall(req.CallID, true)
@@ -72,7 +76,7 @@ func (h *Handler) offer(req *Request) (*reply, error) {
 		legB.SetOfferer(legA)
 	}
 	legA.Peer, legB.Peer = legB, legA
-	h.applyLabels(req, legA, legB)
+	applyLabel(req, legA)
 
 	out, err := h.rewrite(req, sess, side{from: legA, to: legB}, true)
 	if err != nil {
@@ -130,7 +134,7 @@ func (h *Handler) answer(req *Request) (*reply, error) {
 	}
 	legB.Tag = req.ToTag
 	legA.Peer, legB.Peer = legB, legA
-	h.applyLabels(req, legA, legB)
+	applyLabel(req, legB)
 
 	// The answer comes from leg B and is rewritten for leg A.
 	out, err := h.rewrite(req, sess, side{from: legB, to: legA}, false)
@@ -173,12 +177,15 @@ func (h *Handler) lockCall(id string, create bool) (*relay.Call, bool) {
 	}
 }
 
-func (h *Handler) applyLabels(req *Request, from, to *relay.Leg) {
-	if req.Label != "" {
-		from.Label = req.Label
-	}
-	if req.SetLabel != "" {
-		from.Label = req.SetLabel
+// applyLabel sets the label of the leg whose SDP the command carries (the
+// offerer for an offer, the answerer for an answer): "label", or
+// "set-label" when there is no "label", as rtpengine does.
+func applyLabel(req *Request, l *relay.Leg) {
+	switch {
+	case req.Label != "":
+		l.Label = req.Label
+	case req.SetLabel != "":
+		l.Label = req.SetLabel
 	}
 }
 
@@ -239,6 +246,9 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 	fromIf, toIf, err := interfaceNames(req, isOffer)
 	if err != nil {
 		return "", err
+	}
+	if req.Flags["sip-source-address"] && !req.ReceivedFrom.IsValid() {
+		return "", errorReply("Incomplete SDP specification: SIP-source-address needs received-from")
 	}
 	sd.from.Opts = legOptions(req)
 

@@ -37,7 +37,9 @@ type Request struct {
 	SetLabel          string
 	DeleteDelay       int // seconds; -1 when not given
 	TOS               int // -1 when not given
-	Limit             int // list: maximum number of calls, 0 for default
+	Limit             int // list: maximum number of calls; -1 when not given
+	// Supports lists the proxy's capabilities ("load limit").
+	Supports map[string]bool
 
 	// Unknown lists keys and flags ngrelay does not act on, for debug logs
 	// and counters (rtpengine ignores them too).
@@ -79,6 +81,8 @@ func parseRequest(d bencode.Value) (*Request, error) {
 		Replace:     map[string]bool{},
 		DeleteDelay: -1,
 		TOS:         -1,
+		Limit:       -1,
+		Supports:    map[string]bool{},
 	}
 	for _, p := range d.Dict {
 		if err := r.setKey(p.Key, p.Value); err != nil {
@@ -219,7 +223,7 @@ func (r *Request) setKey(key string, v bencode.Value) error {
 	case "ice":
 		r.ICE, err = str()
 		r.ICE = normFlag(r.ICE)
-	case "label":
+	case "label", "from-label":
 		r.Label, err = str()
 	case "set-label":
 		r.SetLabel, err = str()
@@ -232,6 +236,16 @@ func (r *Request) setKey(key string, v bencode.Value) error {
 		}
 	case "limit":
 		r.Limit, err = intOf(key, v)
+		if err == nil && r.Limit < 0 {
+			return errorReply("invalid limit, must be >= 0")
+		}
+	case "supports":
+		var items []string
+		if items, err = stringsOf(key, v); err == nil {
+			for _, it := range items {
+				r.Supports[strings.ToLower(it)] = true
+			}
+		}
 	default:
 		r.Unknown = append(r.Unknown, key)
 	}
@@ -261,6 +275,16 @@ func (r *Request) setToken(tok string) error {
 			}
 			r.ReceivedFrom = a.Unmap()
 			return nil
+		case "command", "sdp", "flags", "rtpp-flags":
+			// A flag string must not rewrite the request itself.
+			r.Unknown = append(r.Unknown, tok)
+			return nil
+		case "call-id", "from-tag", "to-tag", "via-branch":
+			// Accepted only where the dictionary did not say (rtpp-flags
+			// may carry them); the dictionary wins.
+			if r.identity(nk) != "" {
+				return nil
+			}
 		}
 		return r.setKey(k, bencode.String(v))
 	}
@@ -277,6 +301,19 @@ func (r *Request) setToken(tok string) error {
 		}
 	}
 	return nil
+}
+
+// identity returns the value of one of the call's identifying keys.
+func (r *Request) identity(key string) string {
+	switch key {
+	case "call-id":
+		return r.CallID
+	case "from-tag":
+		return r.FromTag
+	case "to-tag":
+		return r.ToTag
+	}
+	return r.ViaBranch
 }
 
 // isProfile reports whether tok names an RTP profile (RTP/AVP, UDP/TLS/RTP/SAVPF, ...).
@@ -296,13 +333,10 @@ var knownFlags = map[string]bool{
 	"asymmetric":          true,
 	"strict-source":       true,
 	"media-handover":      true,
-	"port-latching":       true,
-	"no-port-latching":    true,
+	"port-latching":       true, // ngrelay always keeps its ports when the peer moves
 	"no-rtcp-attribute":   true,
 	"full-rtcp-attribute": true,
 	"loop-protect":        true,
 	"original-sendrecv":   true,
 	"fatal":               true,
-	"force":               true,
-	"all":                 true,
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,7 +50,7 @@ func (s *Server) Process(peer string, datagram []byte) []byte {
 		if msg.Cookie == "" {
 			return nil
 		}
-		return s.errorReply(msg.Cookie, msg.JSON, "Invalid NG message: "+err.Error())
+		return s.errorReply(msg.Cookie, msg.JSON, "Invalid NG data format: "+strings.TrimPrefix(err.Error(), "framing: "))
 	}
 	return s.process(peer, msg)
 }
@@ -73,7 +74,7 @@ func (s *Server) process(peer string, msg framing.Message) []byte {
 	if err != nil {
 		out = s.errorReply(msg.Cookie, msg.JSON, "Failed to decode dictionary: "+err.Error())
 	} else {
-		out = s.encode(msg.Cookie, msg.JSON, s.h.Handle(req))
+		out = s.encode(msg.Cookie, msg.JSON, s.h.HandleFrom(proxyHost(peer), req))
 	}
 	s.cache.finish(peer, msg.Cookie, out)
 	return out
@@ -172,4 +173,12 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			return
 		}
 	}
+}
+
+// proxyHost is the address part of a peer "ADDR:PORT".
+func proxyHost(peer string) string {
+	if ap, err := netip.ParseAddrPort(peer); err == nil {
+		return ap.Addr().String()
+	}
+	return peer
 }

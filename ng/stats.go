@@ -21,7 +21,10 @@ func (h *Handler) query(req *Request) (*reply, error) {
 		return nil, errorReply("Unknown call-id")
 	}
 	defer call.Unlock()
-	return &reply{fields: callStats(call)}, nil
+	if req.FromTag != "" && call.Leg(req.FromTag) == nil {
+		return nil, errorReply("Unknown from-tag %q", req.FromTag)
+	}
+	return &reply{fields: callStats(call, req.FromTag, req.ToTag)}, nil
 }
 
 // delete handles "delete": the whole call, or one fork branch.
@@ -46,7 +49,7 @@ func (h *Handler) delete(req *Request) (*reply, error) {
 	if req.ToTag != "" && call.Leg(req.ToTag) == nil {
 		return missing()
 	}
-	stats := callStats(call)
+	stats := callStats(call, "", "")
 
 	// A via-branch names one fork: delete its legs only while the call
 	// has others.
@@ -76,7 +79,7 @@ func (h *Handler) delete(req *Request) (*reply, error) {
 // list handles "list": the IDs of live calls, at most `limit` (default 32).
 func (h *Handler) list(req *Request) (*reply, error) {
 	limit := req.Limit
-	if limit <= 0 {
+	if limit < 0 {
 		limit = 32
 	}
 	var ids []bencode.Value
@@ -125,16 +128,7 @@ func (h *Handler) statistics() (*reply, error) {
 		bencode.P("relayedpacketerrors", bencode.Int(int64(t.Errors()))),
 		bencode.P("relayedbytes", bencode.Int(int64(t.Bytes()))),
 	)
-	ctl := bencode.Dict(
-		bencode.P("ping", bencode.Int(int64(h.Stats.Ping.Load()))),
-		bencode.P("offer", bencode.Int(int64(h.Stats.Offer.Load()))),
-		bencode.P("answer", bencode.Int(int64(h.Stats.Answer.Load()))),
-		bencode.P("delete", bencode.Int(int64(h.Stats.Delete.Load()))),
-		bencode.P("query", bencode.Int(int64(h.Stats.Query.Load()))),
-		bencode.P("list", bencode.Int(int64(h.Stats.List.Load()))),
-		bencode.P("statistics", bencode.Int(int64(h.Stats.Statistics.Load()))),
-		bencode.P("errorcount", bencode.Int(int64(h.Stats.Errors.Load()))),
-	)
+	ctl := h.proxies.render()
 	st := bencode.Dict(
 		bencode.P("currentstatistics", cur),
 		bencode.P("totalstatistics", total),
@@ -144,11 +138,15 @@ func (h *Handler) statistics() (*reply, error) {
 }
 
 // callStats renders a call in the shape of rtpengine's query/delete reply.
-// The call must be locked.
-func callStats(c *relay.Call) []bencode.Pair {
+// With fromTag (and toTag), only that leg (and its peer, or the leg toTag)
+// is listed. The call must be locked.
+func callStats(c *relay.Call, fromTag, toTag string) []bencode.Pair {
 	var tags []bencode.Pair
 	for _, l := range c.Legs() {
 		if l.Tag == "" {
+			continue
+		}
+		if fromTag != "" && l.Tag != fromTag && l.Tag != toTag && (toTag != "" || l.Peer == nil || l.Peer.Tag != fromTag) {
 			continue
 		}
 		tags = append(tags, bencode.P(l.Tag, legStats(l)))

@@ -8,6 +8,7 @@ import (
 const (
 	minRTPLen  = 12 // fixed RTP header (RFC 3550 section 5.1)
 	minRTCPLen = 8  // RTCP header plus SSRC (RFC 3550 section 6.4)
+	minDTLSLen = 13 // DTLS record header (RFC 6347 section 4.1)
 )
 
 // receive is the data plane's decision for one packet received on s from
@@ -77,9 +78,14 @@ func (s *Stream) storePeer(ap netip.AddrPort) {
 }
 
 // validMedia reports whether pkt looks like RTP or RTCP (RFC 3550 version 2,
-// long enough for its header). Anything else arriving on a media port (STUN,
-// DTLS, garbage) is dropped and counted by the caller.
+// long enough for its header), or a DTLS record (RFC 7983: first byte 20 to
+// 63), which is relayed end to end between two DTLS-SRTP endpoints. Anything
+// else arriving on a media port (STUN, garbage) is dropped and counted by
+// the caller.
 func validMedia(pkt []byte, kind StreamKind) bool {
+	if len(pkt) >= minDTLSLen && pkt[0] >= 20 && pkt[0] <= 63 {
+		return true
+	}
 	if len(pkt) < minRTCPLen || pkt[0]>>6 != 2 {
 		return false
 	}

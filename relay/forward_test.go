@@ -40,13 +40,18 @@ func TestReceiveForwardsToTheSinksPeer(t *testing.T) {
 func TestReceiveDropsWhatIsNotRTP(t *testing.T) {
 	a, b := pairOfStreams(forwarding{})
 	b.setPeer(srcB)
-	for _, pkt := range [][]byte{nil, {0x80}, {0x00, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, {0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0}, rtp[:9]} {
+	for _, pkt := range [][]byte{nil, {0x80}, {0x00, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, {0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0}, rtp[:9]} { // the DTLS one is a byte short of a record header
 		if _, _, ok := a.receive(pkt, srcA, 1); ok {
 			t.Errorf("forwarded %x", pkt)
 		}
 	}
 	if a.Stats.Errors.Load() != 5 || a.Stats.Packets.Load() != 0 {
 		t.Fatalf("errors %d packets %d, want 5 and 0", a.Stats.Errors.Load(), a.Stats.Packets.Load())
+	}
+	// A DTLS record passes (end-to-end DTLS-SRTP through the relay).
+	dtls := []byte{0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01}
+	if _, _, ok := a.receive(dtls, srcA, 1); !ok {
+		t.Error("DTLS record dropped")
 	}
 	// Muxed RTCP may be shorter than an RTP header.
 	rr := []byte{0x80, 201, 0, 1, 0, 0, 0, 1}

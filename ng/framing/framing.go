@@ -71,26 +71,29 @@ type Message struct {
 
 // Parse splits one UDP datagram into cookie and body. Trailing spaces, tabs,
 // CRs and LFs after the body are dropped; the body is not otherwise checked.
-// The returned Body aliases datagram.
+// The returned Body aliases datagram. When the cookie is valid but the body
+// is missing or of the wrong kind, the error comes with a Message holding
+// just the Cookie, so that the caller can still send an error reply.
 func Parse(datagram []byte) (Message, error) {
 	n, err := cookieEnd(datagram)
 	if err != nil {
 		return Message{}, err
 	}
+	cookieOnly := Message{Cookie: string(datagram[:n])}
 	if n == len(datagram) {
-		return Message{}, ErrMissingBody
+		return cookieOnly, ErrMissingBody
 	}
 	body := bytes.TrimRight(datagram[n+1:], " \t\r\n")
 	if len(body) == 0 {
-		return Message{}, ErrMissingBody
+		return cookieOnly, ErrMissingBody
 	}
-	m := Message{Cookie: string(datagram[:n]), Body: body}
+	m := Message{Cookie: cookieOnly.Cookie, Body: body}
 	switch body[0] {
 	case 'd':
 	case '{':
 		m.JSON = true
 	default:
-		return Message{}, ErrBadBody
+		return cookieOnly, ErrBadBody
 	}
 	return m, nil
 }
