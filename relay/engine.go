@@ -122,9 +122,14 @@ func (e *Engine) Config() Config { return *e.cfg.Load() }
 
 // SetTimeouts changes the timeouts at run time (SIGHUP reload, CLI).
 func (e *Engine) SetTimeouts(timeout, silent, final, offer time.Duration) {
-	c := *e.cfg.Load()
-	c.Timeout, c.SilentTimeout, c.FinalTimeout, c.OfferTimeout = timeout, silent, final, offer
-	e.cfg.Store(&c)
+	for {
+		old := e.cfg.Load()
+		c := *old
+		c.Timeout, c.SilentTimeout, c.FinalTimeout, c.OfferTimeout = timeout, silent, final, offer
+		if e.cfg.CompareAndSwap(old, &c) {
+			return
+		}
+	}
 }
 
 // Totals returns the engine-wide counters.

@@ -54,7 +54,24 @@ func run(args []string) int {
 		return 1
 	}
 	log.Info("ngrelay started", slog.String("version", daemon.Version))
-	<-ctx.Done()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-hup:
+			next, err := config.Reload("", "", cfg)
+			if err != nil {
+				log.Error("reload failed; keeping the running configuration", slog.Any("error", err))
+				continue
+			}
+			cfg = next
+			level.Set(daemon.SlogLevel(cfg.LogLevel))
+			d.ApplyReload(cfg)
+		}
+	}
 	log.Info("shutting down")
 	if err := d.Close(); err != nil {
 		log.Error("shutdown", slog.Any("error", err))

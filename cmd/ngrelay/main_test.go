@@ -130,3 +130,41 @@ func TestUnsupportedOptionsAreRefusedByName(t *testing.T) {
 		}
 	}
 }
+
+// TestSIGHUPReloadsTheConfigFile changes the timeout in the config file,
+// sends SIGHUP, and sees the daemon apply it and keep running.
+func TestSIGHUPReloadsTheConfigFile(t *testing.T) {
+	bin := buildDaemon(t)
+	port := freeUDPPort(t)
+	conf := filepath.Join(t.TempDir(), "rtpengine.conf")
+	write := func(level, timeout int) {
+		body := fmt.Sprintf("[rtpengine]\ninterface = 127.0.0.1\nlisten-ng = 127.0.0.1:%d\nport-min = 35200\nport-max = 35300\nlog-level = %d\ntimeout = %d\n", port, level, timeout)
+		if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(6, 60)
+	cmd := exec.Command(bin, "--config-file="+conf)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	if _, err := ping(fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	write(7, 120)
+	cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(stderr.String(), "configuration reloaded") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	log := stderr.String()
+	if !strings.Contains(log, "configuration reloaded") || !strings.Contains(log, "timeout=2m0s") {
+		t.Fatalf("no reload logged:\n%s", log)
+	}
+	if _, err := ping(fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+		t.Fatalf("daemon gone after SIGHUP: %v\n%s", err, log)
+	}
+}

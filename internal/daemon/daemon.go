@@ -122,6 +122,19 @@ func (d *Daemon) run(f func() error) {
 	}()
 }
 
+// ApplyReload applies the run-time changeable settings of cfg (from
+// config.Reload on SIGHUP): timeouts, delete-delay and max-sessions. The
+// caller applies the log level to its LevelVar.
+func (d *Daemon) ApplyReload(cfg config.Config) {
+	d.Engine.SetTimeouts(cfg.Timeout, cfg.SilentTimeout, cfg.FinalTimeout, cfg.OfferTimeout)
+	d.Engine.SetDeleteDelay(cfg.DeleteDelay)
+	d.Handler.SetMaxSessions(cfg.MaxSessions)
+	d.Log.Info("configuration reloaded",
+		slog.Duration("timeout", cfg.Timeout), slog.Duration("silent-timeout", cfg.SilentTimeout),
+		slog.Duration("final-timeout", cfg.FinalTimeout), slog.Duration("offer-timeout", cfg.OfferTimeout),
+		slog.Duration("delete-delay", cfg.DeleteDelay), slog.Int("max-sessions", cfg.MaxSessions), slog.Int("log-level", cfg.LogLevel))
+}
+
 // NGAddrs returns the bound NG UDP addresses.
 func (d *Daemon) NGAddrs() []netip.AddrPort {
 	var out []netip.AddrPort
