@@ -350,6 +350,8 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		// SCTP over DTLS, ...) is relayed as plain UDP datagrams.
 		isRTP := strings.Contains(m.Proto, "RTP")
 		mf.RawUDP, mt.RawUDP = !isRTP, !isRTP
+		mf.DTLS = strings.Contains(m.Proto, "TLS")
+		mt.DTLS = strings.Contains(mt.Proto, "TLS")
 		mf.SetEndpoints(netip.AddrPortFrom(addr, uint16(m.Port)), netip.AddrPortFrom(rtcpAddr, uint16(rtcpPort)))
 
 		if req.TOS >= 0 {

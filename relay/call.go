@@ -200,6 +200,9 @@ type Media struct {
 	// RawUDP is set for media that is not RTP (T.38 over UDPTL, SCTP
 	// over DTLS, ...): its datagrams are relayed without RTP checks.
 	RawUDP bool
+	// DTLS is set when the media's profile runs over DTLS (UDP/TLS/...):
+	// DTLS records are relayed too.
+	DTLS bool
 	// RTP and RTCP are the local streams advertised to this leg; RTCP is
 	// nil when none was allocated. Both nil for a rejected m-line.
 	RTP, RTCP *Stream
@@ -279,7 +282,7 @@ func (m *Media) publish(o LegOptions, peer *Media) {
 		if s == nil {
 			continue
 		}
-		rec := &forwarding{latch: o.Latch, strictSource: o.StrictSource, handover: o.MediaHandover, raw: m.RawUDP}
+		rec := &forwarding{latch: o.Latch, strictSource: o.StrictSource, handover: o.MediaHandover, raw: m.RawUDP, dtls: m.DTLS || peer != nil && peer.DTLS}
 		if peer != nil {
 			if s.kind == KindRTP || m.RTCPMux && peer.RTCPMux {
 				rec.sink = peer.RTP

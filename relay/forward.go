@@ -20,7 +20,7 @@ func (s *Stream) receive(pkt []byte, src netip.AddrPort, now int64) (out *Stream
 	if rec == nil || s.closed.Load() {
 		return nil, dst, false
 	}
-	if !rec.raw && !validMedia(pkt, s.kind) || len(pkt) == 0 {
+	if !rec.raw && !validMedia(pkt, s.kind, rec.dtls) || len(pkt) == 0 {
 		s.Stats.Errors.Add(1)
 		return nil, dst, false
 	}
@@ -78,12 +78,12 @@ func (s *Stream) storePeer(ap netip.AddrPort) {
 }
 
 // validMedia reports whether pkt looks like RTP or RTCP (RFC 3550 version 2,
-// long enough for its header), or a DTLS record (RFC 7983: first byte 20 to
-// 63), which is relayed end to end between two DTLS-SRTP endpoints. Anything
-// else arriving on a media port (STUN, garbage) is dropped and counted by
-// the caller.
-func validMedia(pkt []byte, kind StreamKind) bool {
-	if len(pkt) >= minDTLSLen && pkt[0] >= 20 && pkt[0] <= 63 {
+// long enough for its header), or, when dtls is set (the media's profile is
+// DTLS-SRTP), a DTLS record (RFC 7983: first byte 20 to 63), which is
+// relayed end to end between two DTLS-SRTP endpoints. Anything else arriving
+// on a media port (STUN, garbage) is dropped and counted by the caller.
+func validMedia(pkt []byte, kind StreamKind, dtls bool) bool {
+	if dtls && len(pkt) >= minDTLSLen && pkt[0] >= 20 && pkt[0] <= 63 {
 		return true
 	}
 	if len(pkt) < minRTCPLen || pkt[0]>>6 != 2 {

@@ -48,10 +48,19 @@ func TestReceiveDropsWhatIsNotRTP(t *testing.T) {
 	if a.Stats.Errors.Load() != 5 || a.Stats.Packets.Load() != 0 {
 		t.Fatalf("errors %d packets %d, want 5 and 0", a.Stats.Errors.Load(), a.Stats.Packets.Load())
 	}
-	// A DTLS record passes (end-to-end DTLS-SRTP through the relay).
+	if _, confirmed := a.Peer(); confirmed {
+		t.Fatal("garbage latched the peer")
+	}
+	// A DTLS record passes only on DTLS-SRTP media (end-to-end DTLS-SRTP
+	// through the relay); elsewhere it must not even latch.
 	dtls := []byte{0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01}
-	if _, _, ok := a.receive(dtls, srcA, 1); !ok {
-		t.Error("DTLS record dropped")
+	if _, _, ok := a.receive(dtls, srcA, 1); ok {
+		t.Error("DTLS record relayed on plain RTP media")
+	}
+	d, e := pairOfStreams(forwarding{dtls: true})
+	e.setPeer(srcB)
+	if _, _, ok := d.receive(dtls, srcA, 1); !ok {
+		t.Error("DTLS record dropped on DTLS-SRTP media")
 	}
 	// Muxed RTCP may be shorter than an RTP header.
 	rr := []byte{0x80, 201, 0, 1, 0, 0, 0, 1}

@@ -59,6 +59,8 @@ type forwarding struct {
 	handover bool
 	// raw relays any datagram: the media is not RTP.
 	raw bool
+	// dtls relays DTLS records too: the media's profile is DTLS-SRTP.
+	dtls bool
 }
 
 // Stream is one local port bound on one interface address: the port that
