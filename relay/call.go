@@ -84,6 +84,17 @@ func (c *Call) ScheduleDelete(delay time.Duration) {
 	c.deleteAt = time.Now().Add(delay)
 }
 
+// Terminate ends the call now on an operator's order and counts it as a
+// forced termination. It returns false when the call had already ended.
+func (c *Call) Terminate() bool {
+	if c.gone {
+		return false
+	}
+	c.engine.totals.ForcedTerminations.Add(1)
+	c.engine.destroy(c, "terminated by operator")
+	return true
+}
+
 // CancelDelete undoes a delayed delete (a new offer on the call).
 func (c *Call) CancelDelete() { c.deleteAt = time.Time{} }
 

@@ -87,6 +87,9 @@ type Totals struct {
 	SilentTimeouts atomic.Uint64
 	FinalTimeouts  atomic.Uint64
 	OfferTimeouts  atomic.Uint64
+	// ForcedTerminations counts calls ended by an operator (CLI
+	// "terminate").
+	ForcedTerminations atomic.Uint64
 }
 
 // New creates an engine and starts its timeout checker. Close stops it.

@@ -133,6 +133,9 @@ type Config struct {
 	// SocketRcvBuf and SocketSndBuf (ngrelay only) set SO_RCVBUF and
 	// SO_SNDBUF on media sockets in bytes; 0 keeps the OS default.
 	SocketRcvBuf, SocketSndBuf int
+	// IOEngine (ngrelay only) is the media I/O engine: "epoll" (default)
+	// or "io_uring".
+	IOEngine string
 
 	// args is the command line Parse was given, kept so that Reload lets
 	// it override the re-read file again.
@@ -140,12 +143,13 @@ type Config struct {
 }
 
 // Default returns the embedded defaults, used when ngrelay is started
-// without arguments: NG on 127.0.0.1:2223/udp, one
+// without arguments: NG on 127.0.0.1:2223/udp, CLI on 127.0.0.1:9900, one
 // interface "default" on 127.0.0.1, ports 30000-40000.
 func Default() Config {
 	return Config{
 		Interfaces:    []Interface{{Name: "default", Addr: netip.MustParseAddr("127.0.0.1")}},
 		ListenNG:      []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:2223")},
+		ListenCLI:     []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:9900")},
 		PortMin:       30000,
 		PortMax:       40000,
 		Timeout:       60 * time.Second,
@@ -160,6 +164,7 @@ func Default() Config {
 		LogFormat:     LogFormatDefault,
 		NumThreads:    runtime.NumCPU(),
 		MaxSessions:   -1,
+		IOEngine:      "epoll",
 	}
 }
 

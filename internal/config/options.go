@@ -124,6 +124,8 @@ var optionTable = []option{
 		field: func(c *Config) any { return &c.SocketRcvBuf }},
 	{long: "socket-sndbuf", arg: argInt, class: supported, ngrelay: true, meta: "BYTES", help: "Send buffer size of media sockets (0: OS default)",
 		field: func(c *Config) any { return &c.SocketSndBuf }},
+	{long: "io-engine", arg: argString, class: supported, ngrelay: true, meta: "epoll|io_uring", help: "Media I/O engine (default epoll)",
+		field: func(c *Config) any { return &c.IOEngine }, check: checkIOEngine},
 
 	// --- ignored: kernel forwarding and its firewall rules -----------------
 	{long: "table", short: 't', arg: argInt, class: ignored, reason: noKernel, meta: "INT", help: "Kernel table to use"},

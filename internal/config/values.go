@@ -190,6 +190,16 @@ func checkLogFormat(s string) (string, error) {
 	return "", fmt.Errorf("must be default, parsable, text or json")
 }
 
+func checkIOEngine(s string) (string, error) {
+	switch s {
+	case "epoll", "io_uring":
+		return s, nil
+	case "io-uring", "iouring":
+		return "io_uring", nil
+	}
+	return "", fmt.Errorf("must be epoll or io_uring")
+}
+
 // Name resolution, replaceable in tests.
 var (
 	// lookupHost resolves a DNS host name.

@@ -435,7 +435,7 @@ func TestMaxSessionsRefusesNewCallsButKeepsExistingOnes(t *testing.T) {
 func TestOptionsNotServedYetAreRefusedAtStart(t *testing.T) {
 	cfg := testConfig()
 	cfg.ListenUDP = cfg.ListenNG
-	_, err := Start(t.Context(), cfg, nil)
+	_, err := Start(t.Context(), cfg, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "--listen-udp") {
 		t.Fatalf("Start with --listen-udp: err %v, want a refusal naming it", err)
 	}
@@ -517,4 +517,18 @@ func TestT38OverUDPTLIsRelayedAsPlainDatagrams(t *testing.T) {
 	expectPacket(t, b.rtp, ifp)
 	sendTo(t, b.rtp, toB, ifp)
 	expectPacket(t, a.rtp, ifp)
+}
+
+func TestIOURingEngineRelaysACall(t *testing.T) {
+	td := startDaemon(t, func(c *config.Config) { c.IOEngine = "io_uring" })
+	c := setupCall(t, td, "uring-1")
+	for i := range 5 {
+		p := rtpPacket(uint16(i), 1, "over-io_uring")
+		sendTo(t, c.a.rtp, c.toA, p)
+		expectPacket(t, c.b.rtp, p)
+		sendTo(t, c.b.rtp, c.toB, p)
+		expectPacket(t, c.a.rtp, p)
+	}
+	sendTo(t, c.a.rtcp, c.toARTCP, rtcpPacket(1))
+	expectPacket(t, c.b.rtcp, rtcpPacket(1))
 }
