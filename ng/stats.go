@@ -113,7 +113,8 @@ func (h *Handler) statistics() (*reply, error) {
 	final := tot.FinalTimeouts.Load()
 	offerTO := tot.OfferTimeouts.Load()
 	deleted := tot.CallsDeleted.Load()
-	regular := deleted - min(deleted, timeouts+silent+final+offerTO)
+	forced := tot.ForcedTerminations.Load()
+	regular := deleted - min(deleted, timeouts+silent+final+offerTO+forced)
 	total := bencode.Dict(
 		bencode.P("uptime", bencode.String(fmt.Sprintf("%d", int64(h.now().Sub(h.started).Seconds())))),
 		bencode.P("managedsessions", bencode.Int(int64(tot.CallsCreated.Load()))),
@@ -123,7 +124,7 @@ func (h *Handler) statistics() (*reply, error) {
 		bencode.P("finaltimeoutsessions", bencode.Int(int64(final))),
 		bencode.P("offertimeoutsessions", bencode.Int(int64(offerTO))),
 		bencode.P("regularterminatedsessions", bencode.Int(int64(regular))),
-		bencode.P("forcedterminatedsessions", bencode.Int(0)),
+		bencode.P("forcedterminatedsessions", bencode.Int(int64(forced))),
 		bencode.P("relayedpackets", bencode.Int(int64(t.Packets()))),
 		bencode.P("relayedpacketerrors", bencode.Int(int64(t.Errors()))),
 		bencode.P("relayedbytes", bencode.Int(int64(t.Bytes()))),

@@ -48,7 +48,7 @@ func run(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	d, err := daemon.Start(ctx, cfg, log)
+	d, err := daemon.Start(ctx, cfg, log, &level)
 	if err != nil {
 		log.Error("startup failed", slog.Any("error", err))
 		return 1
@@ -68,7 +68,6 @@ func run(args []string) int {
 				continue
 			}
 			cfg = next
-			level.Set(daemon.SlogLevel(cfg.LogLevel))
 			d.ApplyReload(cfg)
 		}
 	}

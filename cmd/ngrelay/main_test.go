@@ -35,6 +35,16 @@ func freeUDPPort(t *testing.T) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
 func ping(addr string) (string, error) {
 	c, err := net.Dial("udp", addr)
 	if err != nil {
@@ -80,7 +90,7 @@ func TestRtpengineCommandLineStartsNgrelay(t *testing.T) {
 	pidfile := filepath.Join(t.TempDir(), "ngrelay.pid")
 	cmd := exec.Command(bin, "--interface=127.0.0.1", fmt.Sprintf("--listen-ng=127.0.0.1:%d", port),
 		"--port-min=35000", "--port-max=35100", "--num-threads=1", "--delete-delay=0", "--table=-1",
-		"--foreground", "--log-stderr", "--pidfile="+pidfile, "--timeout=60", "--silent-timeout=3600", "--tos=184", "-L", "7")
+		"--foreground", "--log-stderr", "--pidfile="+pidfile, "--timeout=60", "--silent-timeout=3600", "--tos=184", "-L", "7", fmt.Sprintf("--listen-cli=127.0.0.1:%d", freeTCPPort(t)))
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -137,8 +147,9 @@ func TestSIGHUPReloadsTheConfigFile(t *testing.T) {
 	bin := buildDaemon(t)
 	port := freeUDPPort(t)
 	conf := filepath.Join(t.TempDir(), "rtpengine.conf")
+	cliPort := freeTCPPort(t)
 	write := func(level, timeout int) {
-		body := fmt.Sprintf("[rtpengine]\ninterface = 127.0.0.1\nlisten-ng = 127.0.0.1:%d\nport-min = 35200\nport-max = 35300\nlog-level = %d\ntimeout = %d\n", port, level, timeout)
+		body := fmt.Sprintf("[rtpengine]\ninterface = 127.0.0.1\nlisten-ng = 127.0.0.1:%d\nlisten-cli = 127.0.0.1:%d\nport-min = 35200\nport-max = 35300\nlog-level = %d\ntimeout = %d\n", port, cliPort, level, timeout)
 		if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}

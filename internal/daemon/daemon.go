@@ -14,8 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/ngrelay/ngrelay/internal/cli"
 	"github.com/ngrelay/ngrelay/internal/config"
 	"github.com/ngrelay/ngrelay/ng"
 	"github.com/ngrelay/ngrelay/relay"
@@ -30,9 +32,15 @@ type Daemon struct {
 	Handler *ng.Handler
 	Server  *ng.Server
 	Log     *slog.Logger
+	// Level is the logger's level; SyslogLevel the same as a syslog
+	// priority number (rtpengine's --log-level), as the CLI shows it.
+	Level       *slog.LevelVar
+	SyslogLevel *atomic.Int32
+	CLI         *cli.Server
 
 	ngUDP []*net.UDPConn
 	ngTCP []net.Listener
+	cliLn []net.Listener
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -44,10 +52,15 @@ type Daemon struct {
 const PortQuarantine = 10 * time.Second
 
 // Start opens the listeners of cfg and starts serving. It returns once every
-// listener is bound; Close stops everything.
-func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, error) {
+// listener is bound; Close stops everything. level is the level of log, to
+// change at run time (nil: a new one at cfg's log level).
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.LevelVar) (*Daemon, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if level == nil {
+		level = new(slog.LevelVar)
+		level.Set(SlogLevel(cfg.LogLevel))
 	}
 	if err := checkImplemented(cfg); err != nil {
 		return nil, err
@@ -70,13 +83,16 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, e
 		SocketRcvBuf:   cfg.SocketRcvBuf,
 		SocketSndBuf:   cfg.SocketSndBuf,
 		Workers:        cfg.NumThreads,
+		IOEngine:       cfg.IOEngine,
 	}, log)
 	if err != nil {
 		return nil, fmt.Errorf("relay engine: %w", err)
 	}
 	h := ng.NewHandler(eng, log)
 	h.SetMaxSessions(cfg.MaxSessions)
-	d := &Daemon{Engine: eng, Handler: h, Server: ng.NewServer(h, log), Log: log}
+	d := &Daemon{Engine: eng, Handler: h, Server: ng.NewServer(h, log), Log: log, Level: level, SyslogLevel: new(atomic.Int32)}
+	d.SyslogLevel.Store(int32(cfg.LogLevel))
+	d.CLI = cli.New(eng, h, level, d.SyslogLevel, log)
 	ctx, d.cancel = context.WithCancel(ctx)
 
 	for _, ap := range cfg.ListenNG {
@@ -94,6 +110,18 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, e
 			return nil, fmt.Errorf("--listen-tcp-ng=%s: %w", ap, err)
 		}
 		d.ngTCP = append(d.ngTCP, l)
+	}
+	for _, ap := range cfg.ListenCLI {
+		l, err := net.ListenTCP(tcpNetwork(ap), net.TCPAddrFromAddrPort(ap))
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("--listen-cli=%s: %w", ap, err)
+		}
+		d.cliLn = append(d.cliLn, l)
+	}
+	for _, l := range d.cliLn {
+		d.run(func() error { return d.CLI.Serve(ctx, l) })
+		log.Info("CLI listening", slog.String("tcp", l.Addr().String()))
 	}
 	for _, c := range d.ngUDP {
 		d.run(func() error { return d.Server.ServeUDP(ctx, c) })
@@ -123,12 +151,14 @@ func (d *Daemon) run(f func() error) {
 }
 
 // ApplyReload applies the run-time changeable settings of cfg (from
-// config.Reload on SIGHUP): timeouts, delete-delay and max-sessions. The
-// caller applies the log level to its LevelVar.
+// config.Reload on SIGHUP): timeouts, delete-delay, max-sessions and the log
+// level.
 func (d *Daemon) ApplyReload(cfg config.Config) {
 	d.Engine.SetTimeouts(cfg.Timeout, cfg.SilentTimeout, cfg.FinalTimeout, cfg.OfferTimeout)
 	d.Engine.SetDeleteDelay(cfg.DeleteDelay)
 	d.Handler.SetMaxSessions(cfg.MaxSessions)
+	d.Level.Set(SlogLevel(cfg.LogLevel))
+	d.SyslogLevel.Store(int32(cfg.LogLevel))
 	d.Log.Info("configuration reloaded",
 		slog.Duration("timeout", cfg.Timeout), slog.Duration("silent-timeout", cfg.SilentTimeout),
 		slog.Duration("final-timeout", cfg.FinalTimeout), slog.Duration("offer-timeout", cfg.OfferTimeout),
@@ -140,6 +170,15 @@ func (d *Daemon) NGAddrs() []netip.AddrPort {
 	var out []netip.AddrPort
 	for _, c := range d.ngUDP {
 		out = append(out, c.LocalAddr().(*net.UDPAddr).AddrPort())
+	}
+	return out
+}
+
+// CLIAddrs returns the bound CLI addresses.
+func (d *Daemon) CLIAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, l := range d.cliLn {
+		out = append(out, l.Addr().(*net.TCPAddr).AddrPort())
 	}
 	return out
 }
@@ -163,6 +202,9 @@ func (d *Daemon) Close() error {
 		c.Close()
 	}
 	for _, l := range d.ngTCP {
+		l.Close()
+	}
+	for _, l := range d.cliLn {
 		l.Close()
 	}
 	d.wg.Wait()
@@ -200,7 +242,6 @@ func checkImplemented(cfg config.Config) error {
 		name string
 		set  bool
 	}{
-		{"--listen-cli", len(cfg.ListenCLI) > 0},
 		{"--listen-http", len(cfg.ListenHTTP) > 0},
 		{"--listen-udp", len(cfg.ListenUDP) > 0},
 		{"--listen-tcp", len(cfg.ListenTCP) > 0},

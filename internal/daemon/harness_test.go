@@ -40,7 +40,7 @@ func startDaemon(t *testing.T, mutate func(*config.Config)) *testDaemon {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	d, err := Start(context.Background(), cfg, nil)
+	d, err := Start(context.Background(), cfg, nil, nil)
 	if err != nil {
 		t.Fatalf("start daemon: %v", err)
 	}

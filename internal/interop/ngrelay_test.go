@@ -19,9 +19,10 @@ func startNgrelay(t testing.TB) *daemon.Daemon {
 	cfg.PortMin = FreePortRange(t, 400)
 	cfg.PortMax = cfg.PortMin + 399
 	cfg.DeleteDelay = 0
+	cfg.ListenCLI = nil
 	cfg.NumThreads = 2
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	d, err := daemon.Start(t.Context(), cfg, log)
+	d, err := daemon.Start(t.Context(), cfg, log, nil)
 	if err != nil {
 		t.Fatalf("start ngrelay: %v", err)
 	}
