@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/ngrelay/ngrelay/internal/config"
 	"github.com/ngrelay/ngrelay/internal/daemon"
@@ -46,7 +47,12 @@ func run(args []string) int {
 		}
 		defer os.Remove(cfg.PIDFile)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	// The daemon runs until SIGTERM or SIGINT, and then drains: its
+	// context is not the signal's, so listeners stay up while calls end.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	d, err := daemon.Start(ctx, cfg, log, &level)
 	if err != nil {
@@ -54,24 +60,32 @@ func run(args []string) int {
 		return 1
 	}
 	log.Info("ngrelay started", slog.String("version", daemon.Version))
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for done := false; !done; {
-		select {
-		case <-ctx.Done():
-			done = true
-		case <-hup:
-			next, err := config.Reload("", "", cfg)
-			if err != nil {
-				log.Error("reload failed; keeping the running configuration", slog.Any("error", err))
-				continue
-			}
-			cfg = next
-			d.ApplyReload(cfg)
+	for sig := range sigs {
+		if sig != syscall.SIGHUP {
+			log.Info("shutting down", slog.String("signal", sig.String()))
+			break
 		}
+		next, err := config.Reload("", "", cfg)
+		if err != nil {
+			log.Error("reload failed; keeping the running configuration", slog.Any("error", err))
+			continue
+		}
+		cfg = next
+		d.ApplyReload(cfg)
 	}
-	log.Info("shutting down")
+	// A second signal during the drain ends it at once.
+	drainCtx, cancelDrain := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-sigs:
+			cancelDrain()
+		case <-drainCtx.Done():
+		}
+	}()
+	if left := d.Drain(drainCtx, time.Duration(cfg.ShutdownGraceSecs)*time.Second); left > 0 {
+		log.Warn("grace period over: ending the remaining calls", slog.Int("calls", left))
+	}
+	cancelDrain()
 	if err := d.Close(); err != nil {
 		log.Error("shutdown", slog.Any("error", err))
 		return 1

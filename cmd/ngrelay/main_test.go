@@ -179,3 +179,76 @@ func TestSIGHUPReloadsTheConfigFile(t *testing.T) {
 		t.Fatalf("daemon gone after SIGHUP: %v\n%s", err, log)
 	}
 }
+
+// ngRequest sends one bencoded request and returns the raw reply.
+func ngRequest(t *testing.T, addr, body string) string {
+	t.Helper()
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("ck " + body))
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	buf := make([]byte, 65536)
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatalf("no NG reply: %v", err)
+	}
+	return string(buf[:n])
+}
+
+func bstr(s string) string { return fmt.Sprintf("%d:%s", len(s), s) }
+
+// TestSIGTERMDrains: after SIGTERM the daemon refuses new offers, keeps the
+// running call until it is deleted, then exits 0.
+func TestSIGTERMDrains(t *testing.T) {
+	bin := buildDaemon(t)
+	port := freeUDPPort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cmd := exec.Command(bin, "--interface=127.0.0.1", "--listen-ng="+addr, "--listen-cli=", "--port-min=35400", "--port-max=35500", "--delete-delay=0", "--shutdown-grace=20")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() { cmd.Process.Kill(); <-done }()
+	if _, err := ping(addr); err != nil {
+		t.Fatal(err)
+	}
+	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+	offer := func(id string) string {
+		return ngRequest(t, addr, "d7:command5:offer7:call-id"+bstr(id)+"8:from-tag1:a3:sdp"+bstr(sdp)+"e")
+	}
+	if r := offer("before"); !strings.Contains(r, "6:result2:ok") {
+		t.Fatalf("offer before SIGTERM: %s", r)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(stderr.String(), "draining") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r := offer("after"); !strings.Contains(r, "Shutting down") {
+		t.Fatalf("offer during drain: %s", r)
+	}
+	if r := ngRequest(t, addr, "d7:command5:query7:call-id6:beforee"); !strings.Contains(r, "6:result2:ok") {
+		t.Fatalf("the running call is gone during the drain: %s", r)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("exited during the drain with a call running: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	ngRequest(t, addr, "d7:command6:delete7:call-id6:beforee")
+	select {
+	case err := <-done:
+		done <- err
+		if err != nil {
+			t.Fatalf("exit after drain: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still running after the last call ended\n%s", stderr.String())
+	}
+}

@@ -133,6 +133,9 @@ type Config struct {
 	// SocketRcvBuf and SocketSndBuf (ngrelay only) set SO_RCVBUF and
 	// SO_SNDBUF on media sockets in bytes; 0 keeps the OS default.
 	SocketRcvBuf, SocketSndBuf int
+	// ShutdownGraceSecs (ngrelay only): on SIGTERM ngrelay stops taking new
+	// calls and lets running ones go on up to this many seconds.
+	ShutdownGraceSecs int
 	// IOEngine (ngrelay only) is the media I/O engine: "epoll" (default)
 	// or "io_uring".
 	IOEngine string
@@ -147,24 +150,25 @@ type Config struct {
 // interface "default" on 127.0.0.1, ports 30000-40000.
 func Default() Config {
 	return Config{
-		Interfaces:    []Interface{{Name: "default", Addr: netip.MustParseAddr("127.0.0.1")}},
-		ListenNG:      []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:2223")},
-		ListenCLI:     []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:9900")},
-		PortMin:       30000,
-		PortMax:       40000,
-		Timeout:       60 * time.Second,
-		SilentTimeout: 3600 * time.Second,
-		FinalTimeout:  0,
-		OfferTimeout:  3600 * time.Second,
-		DeleteDelay:   30 * time.Second,
-		TOS:           0,
-		LogLevel:      6,
-		Foreground:    true,
-		LogFacility:   "daemon",
-		LogFormat:     LogFormatDefault,
-		NumThreads:    runtime.NumCPU(),
-		MaxSessions:   -1,
-		IOEngine:      "epoll",
+		Interfaces:        []Interface{{Name: "default", Addr: netip.MustParseAddr("127.0.0.1")}},
+		ListenNG:          []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:2223")},
+		ListenCLI:         []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:9900")},
+		PortMin:           30000,
+		PortMax:           40000,
+		Timeout:           60 * time.Second,
+		SilentTimeout:     3600 * time.Second,
+		FinalTimeout:      0,
+		OfferTimeout:      3600 * time.Second,
+		DeleteDelay:       30 * time.Second,
+		TOS:               0,
+		LogLevel:          6,
+		Foreground:        true,
+		LogFacility:       "daemon",
+		LogFormat:         LogFormatDefault,
+		NumThreads:        runtime.NumCPU(),
+		MaxSessions:       -1,
+		IOEngine:          "epoll",
+		ShutdownGraceSecs: 30,
 	}
 }
 

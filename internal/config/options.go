@@ -124,6 +124,8 @@ var optionTable = []option{
 		field: func(c *Config) any { return &c.SocketRcvBuf }},
 	{long: "socket-sndbuf", arg: argInt, class: supported, ngrelay: true, meta: "BYTES", help: "Send buffer size of media sockets (0: OS default)",
 		field: func(c *Config) any { return &c.SocketSndBuf }},
+	{long: "shutdown-grace", arg: argInt, class: supported, ngrelay: true, meta: "SECS", help: "On SIGTERM, let running calls go on this long before exiting (0: exit at once)",
+		field: func(c *Config) any { return &c.ShutdownGraceSecs }},
 	{long: "io-engine", arg: argString, class: supported, ngrelay: true, meta: "epoll|io_uring", help: "Media I/O engine (default epoll)",
 		field: func(c *Config) any { return &c.IOEngine }, check: checkIOEngine},
 

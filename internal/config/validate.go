@@ -127,6 +127,9 @@ func (c Config) Validate() error {
 	if c.SocketSndBuf < 0 {
 		fail("--socket-sndbuf=%d must not be negative", c.SocketSndBuf)
 	}
+	if c.ShutdownGraceSecs < 0 {
+		fail("--shutdown-grace=%d must not be negative", c.ShutdownGraceSecs)
+	}
 	return errors.Join(errs...)
 }
 

@@ -165,6 +165,31 @@ func (d *Daemon) ApplyReload(cfg config.Config) {
 		slog.Duration("delete-delay", cfg.DeleteDelay), slog.Int("max-sessions", cfg.MaxSessions), slog.Int("log-level", cfg.LogLevel))
 }
 
+// Drain stops taking new calls (offers get an error reply) and waits until
+// every call has ended or grace has passed, or ctx ends. Existing calls keep
+// working meanwhile; answers, deletes and queries are still served. It
+// reports how many calls were still running when it returned.
+func (d *Daemon) Drain(ctx context.Context, grace time.Duration) int {
+	d.Handler.Drain()
+	n := d.Engine.NumCalls()
+	d.Log.Info("draining: no new calls", slog.Int("calls", n), slog.Duration("grace", grace))
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for n > 0 {
+		select {
+		case <-ctx.Done():
+			return n
+		case <-deadline.C:
+			return n
+		case <-tick.C:
+			n = d.Engine.NumCalls()
+		}
+	}
+	return 0
+}
+
 // NGAddrs returns the bound NG UDP addresses.
 func (d *Daemon) NGAddrs() []netip.AddrPort {
 	var out []netip.AddrPort
