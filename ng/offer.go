@@ -251,6 +251,10 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		return "", errorReply("Incomplete SDP specification: SIP-source-address needs received-from")
 	}
 	sd.from.Opts = legOptions(req)
+	sdesOpts, err := parseSDESOptions(req)
+	if err != nil {
+		return "", err
+	}
 
 	// A direction at session level applies to every m-line without its
 	// own: move it there, as rtpengine does, so that hold handling below
@@ -352,6 +356,11 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		mf.RawUDP, mt.RawUDP = !isRTP, !isRTP
 		mf.DTLS = strings.Contains(m.Proto, "TLS")
 		mt.DTLS = strings.Contains(mt.Proto, "TLS")
+		if isRTP {
+			if err := negotiateSDES(req, &sdesOpts, m, m.Proto, mf, mt, isOffer); err != nil {
+				return "", err
+			}
+		}
 		mf.SetEndpoints(netip.AddrPortFrom(addr, uint16(m.Port)), netip.AddrPortFrom(rtcpAddr, uint16(rtcpPort)))
 
 		if req.TOS >= 0 {

@@ -40,6 +40,12 @@ type Request struct {
 	Limit             int // list: maximum number of calls; -1 when not given
 	// Supports lists the proxy's capabilities ("load limit").
 	Supports map[string]bool
+	// SDES holds the items of the "SDES" key and of SDES-... flags, as
+	// given (suite names keep their case).
+	SDES []string
+	// OSRTP holds the items of the "OSRTP" key and OSRTP-... flags
+	// (offer, accept), lower case.
+	OSRTP map[string]bool
 
 	// Unknown lists keys and flags ngrelay does not act on, for debug logs
 	// and counters (rtpengine ignores them too).
@@ -83,6 +89,7 @@ func parseRequest(d bencode.Value) (*Request, error) {
 		TOS:         -1,
 		Limit:       -1,
 		Supports:    map[string]bool{},
+		OSRTP:       map[string]bool{},
 	}
 	for _, p := range d.Dict {
 		if err := r.setKey(p.Key, p.Value); err != nil {
@@ -239,6 +246,18 @@ func (r *Request) setKey(key string, v bencode.Value) error {
 		if err == nil && r.Limit < 0 {
 			return errorReply("invalid limit, must be >= 0")
 		}
+	case "sdes":
+		var items []string
+		if items, err = stringsOf(key, v); err == nil {
+			r.SDES = append(r.SDES, items...)
+		}
+	case "osrtp":
+		var items []string
+		if items, err = stringsOf(key, v); err == nil {
+			for _, it := range items {
+				r.OSRTP[normFlag(it)] = true
+			}
+		}
 	case "supports":
 		var items []string
 		if items, err = stringsOf(key, v); err == nil {
@@ -290,6 +309,12 @@ func (r *Request) setToken(tok string) error {
 	}
 	f := normFlag(tok)
 	switch {
+	case strings.HasPrefix(f, "sdes-"):
+		r.SDES = append(r.SDES, tok[len("SDES-"):])
+	case strings.HasPrefix(f, "osrtp-"):
+		r.OSRTP[strings.TrimPrefix(f, "osrtp-")] = true
+	case f == "osrtp":
+		r.OSRTP["offer"] = true
 	case strings.HasPrefix(f, "replace-"):
 		r.Replace[strings.TrimPrefix(f, "replace-")] = true
 	case isProfile(tok):
@@ -339,4 +364,5 @@ var knownFlags = map[string]bool{
 	"loop-protect":        true,
 	"original-sendrecv":   true,
 	"fatal":               true,
+	"recrypt":             true,
 }

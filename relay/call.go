@@ -3,6 +3,8 @@ package relay
 import (
 	"fmt"
 	"log/slog"
+
+	"github.com/ngrelay/ngrelay/crypto/srtp"
 	"net/netip"
 	"sync"
 	"time"
@@ -219,6 +221,12 @@ type Media struct {
 	RTP, RTCP *Stream
 	// Endpoint and RTCPEndpoint are where the leg's SDP says it receives.
 	Endpoint, RTCPEndpoint netip.AddrPort
+	// Signalling is the control plane's own state of the media (package
+	// ng keeps its SDES negotiation there); relay never looks at it.
+	Signalling any
+	// SRTPIn keys the SRTP and SRTCP this leg sends (we decrypt it);
+	// SRTPOut keys what we send to this leg (we encrypt it). nil: plain.
+	SRTPIn, SRTPOut *srtp.Params
 
 	leg *Leg
 }
@@ -294,6 +302,16 @@ func (m *Media) publish(o LegOptions, peer *Media) {
 			continue
 		}
 		rec := &forwarding{latch: o.Latch, strictSource: o.StrictSource, handover: o.MediaHandover, raw: m.RawUDP, dtls: m.DTLS || peer != nil && peer.DTLS}
+		var out *srtp.Params
+		if peer != nil {
+			out = peer.SRTPOut
+		}
+		var okIn, okOut bool
+		rec.unprotect, okIn = s.inCtx.ensure(m.SRTPIn, m.leg.call.Log)
+		rec.protect, okOut = s.outCtx.ensure(out, m.leg.call.Log)
+		if !okIn || !okOut {
+			rec.sink = nil
+		}
 		if peer != nil {
 			if s.kind == KindRTP || m.RTCPMux && peer.RTCPMux {
 				rec.sink = peer.RTP

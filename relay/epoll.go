@@ -366,8 +366,7 @@ func (w *worker) drain(s *Stream, now int64) {
 			s.Stats.Errors.Add(1)
 			continue
 		}
-		pkt := w.rxBufs[i][:m.Len]
-		sink, dst, ok := s.receive(pkt, addrPortFrom(&w.rxNames[i]), now)
+		sink, dst, plen, ok := s.receive(w.rxBufs[i][:], int(m.Len), addrPortFrom(&w.rxNames[i]), now)
 		if !ok {
 			continue
 		}
@@ -383,7 +382,7 @@ func (w *worker) drain(s *Stream, now int64) {
 			continue
 		}
 		w.txIov[tx].Base = &w.rxBufs[i][0]
-		w.txIov[tx].SetLen(len(pkt))
+		w.txIov[tx].SetLen(plen)
 		tx++
 	}
 	if tx > 0 {

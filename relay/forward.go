@@ -13,20 +13,38 @@ const (
 
 // receive is the data plane's decision for one packet received on s from
 // src at time now (unix nanoseconds): whether to forward it, from which
-// stream and to where. It updates counters and latching state. It takes no
-// lock and allocates only when a peer address is learned or moves.
-func (s *Stream) receive(pkt []byte, src netip.AddrPort, now int64) (out *Stream, dst netip.AddrPort, ok bool) {
+// stream, to where, and how long it is then. The packet is buf[:n]; buf
+// extends to the end of the receive buffer, so that SRTP can append its tag
+// in place. receive updates counters and latching state. It takes no lock
+// and allocates only when a peer address is learned or moves.
+func (s *Stream) receive(buf []byte, n int, src netip.AddrPort, now int64) (out *Stream, dst netip.AddrPort, m int, ok bool) {
 	rec := s.fwd.Load()
 	if rec == nil || s.closed.Load() {
-		return nil, dst, false
+		return nil, dst, 0, false
 	}
-	if !rec.raw && !validMedia(pkt, s.kind, rec.dtls) || len(pkt) == 0 {
+	pkt := buf[:n]
+	if n == 0 || !rec.raw && !validMedia(pkt, s.kind, rec.dtls) {
 		s.Stats.Errors.Add(1)
-		return nil, dst, false
+		return nil, dst, 0, false
+	}
+	// SRTP is authenticated before the packet may teach us anything.
+	media := !rec.raw && pkt[0] >= 128 && pkt[0] <= 191
+	rtcp := media && (s.kind == KindRTCP || isMuxedRTCP(pkt))
+	if media && rec.unprotect != nil {
+		var err error
+		if rtcp {
+			n, err = rec.unprotect.UnprotectRTCP(buf, n)
+		} else {
+			n, err = rec.unprotect.UnprotectRTP(buf, n)
+		}
+		if err != nil {
+			s.Stats.Errors.Add(1)
+			return nil, dst, 0, false
+		}
 	}
 	if !s.latch(rec, src) {
 		s.Stats.Errors.Add(1)
-		return nil, dst, false
+		return nil, dst, 0, false
 	}
 	s.Stats.Packets.Add(1)
 	s.Stats.Bytes.Add(uint64(len(pkt)))
@@ -34,13 +52,31 @@ func (s *Stream) receive(pkt []byte, src netip.AddrPort, now int64) (out *Stream
 
 	sink := rec.sink
 	if sink == nil || sink.closed.Load() {
-		return nil, dst, false
+		return nil, dst, 0, false
 	}
 	p := sink.peer.Load()
 	if p == nil {
-		return nil, dst, false
+		return nil, dst, 0, false
 	}
-	return sink, *p, true
+	if media && rec.protect != nil {
+		var err error
+		if rtcp {
+			n, err = rec.protect.ProtectRTCP(buf, n)
+		} else {
+			n, err = rec.protect.ProtectRTP(buf, n)
+		}
+		if err != nil {
+			sink.sendErrors.Add(1)
+			return nil, dst, 0, false
+		}
+	}
+	return sink, *p, n, true
+}
+
+// isMuxedRTCP reports whether a packet on an RTP port is RTCP (RFC 5761
+// section 4: payload types 192 to 223 are RTCP's).
+func isMuxedRTCP(pkt []byte) bool {
+	return len(pkt) > 1 && pkt[1] >= 192 && pkt[1] <= 223
 }
 
 // latch applies the stream's latching rules to a packet from src and reports
@@ -92,8 +128,7 @@ func validMedia(pkt []byte, kind StreamKind, dtls bool) bool {
 	if kind == KindRTP && len(pkt) < minRTPLen {
 		// RTCP multiplexed on the RTP port (RFC 5761): payload types
 		// 192-223 (RFC 5761 section 4) may be as short as 8 bytes.
-		pt := pkt[1]
-		return pt >= 192 && pt <= 223
+		return isMuxedRTCP(pkt)
 	}
 	return true
 }

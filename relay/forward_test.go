@@ -25,7 +25,7 @@ var (
 func TestReceiveForwardsToTheSinksPeer(t *testing.T) {
 	a, b := pairOfStreams(forwarding{})
 	b.setPeer(srcB)
-	out, dst, ok := a.receive(rtp, srcA, 1)
+	out, dst, _, ok := a.receive(rtp, len(rtp), srcA, 1)
 	if !ok || out != b || dst != srcB {
 		t.Fatalf("receive = %v %v %v, want sink b to %v", out, dst, ok, srcB)
 	}
@@ -41,7 +41,7 @@ func TestReceiveDropsWhatIsNotRTP(t *testing.T) {
 	a, b := pairOfStreams(forwarding{})
 	b.setPeer(srcB)
 	for _, pkt := range [][]byte{nil, {0x80}, {0x00, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, {0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0}, rtp[:9]} { // the DTLS one is a byte short of a record header
-		if _, _, ok := a.receive(pkt, srcA, 1); ok {
+		if _, _, _, ok := a.receive(pkt, len(pkt), srcA, 1); ok {
 			t.Errorf("forwarded %x", pkt)
 		}
 	}
@@ -54,17 +54,17 @@ func TestReceiveDropsWhatIsNotRTP(t *testing.T) {
 	// A DTLS record passes only on DTLS-SRTP media (end-to-end DTLS-SRTP
 	// through the relay); elsewhere it must not even latch.
 	dtls := []byte{0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01}
-	if _, _, ok := a.receive(dtls, srcA, 1); ok {
+	if _, _, _, ok := a.receive(dtls, len(dtls), srcA, 1); ok {
 		t.Error("DTLS record relayed on plain RTP media")
 	}
 	d, e := pairOfStreams(forwarding{dtls: true})
 	e.setPeer(srcB)
-	if _, _, ok := d.receive(dtls, srcA, 1); !ok {
+	if _, _, _, ok := d.receive(dtls, len(dtls), srcA, 1); !ok {
 		t.Error("DTLS record dropped on DTLS-SRTP media")
 	}
 	// Muxed RTCP may be shorter than an RTP header.
 	rr := []byte{0x80, 201, 0, 1, 0, 0, 0, 1}
-	if _, _, ok := a.receive(rr, srcA, 1); !ok {
+	if _, _, _, ok := a.receive(rr, len(rr), srcA, 1); !ok {
 		t.Error("muxed RTCP receiver report dropped")
 	}
 }
@@ -87,8 +87,8 @@ func TestLatchingModes(t *testing.T) {
 			a, b := pairOfStreams(c.rec)
 			b.setPeer(srcB)
 			a.setPeer(netip.MustParseAddrPort("192.0.2.9:9")) // from SDP
-			a.receive(rtp, srcA, 1)
-			_, _, ok := a.receive(rtp, other, 2)
+			a.receive(rtp, len(rtp), srcA, 1)
+			_, _, _, ok := a.receive(rtp, len(rtp), other, 2)
 			if ok != c.wantOK {
 				t.Fatalf("packet from another source forwarded=%v, want %v", ok, c.wantOK)
 			}
@@ -104,11 +104,11 @@ func TestLatchingModes(t *testing.T) {
 
 func TestReceiveWithoutSinkOrPeerDropsQuietly(t *testing.T) {
 	a := &Stream{kind: KindRTP}
-	if _, _, ok := a.receive(rtp, srcA, 1); ok {
+	if _, _, _, ok := a.receive(rtp, len(rtp), srcA, 1); ok {
 		t.Fatal("forwarded without a forwarding record")
 	}
 	a, _ = pairOfStreams(forwarding{})
-	if _, _, ok := a.receive(rtp, srcA, 1); ok {
+	if _, _, _, ok := a.receive(rtp, len(rtp), srcA, 1); ok {
 		t.Fatal("forwarded to a sink with no peer (hold)")
 	}
 }
@@ -116,9 +116,9 @@ func TestReceiveWithoutSinkOrPeerDropsQuietly(t *testing.T) {
 func TestReceiveAllocatesNothingPerPacket(t *testing.T) {
 	a, b := pairOfStreams(forwarding{})
 	b.setPeer(srcB)
-	a.receive(rtp, srcA, 1) // latch once
+	a.receive(rtp, len(rtp), srcA, 1) // latch once
 	n := testing.AllocsPerRun(1000, func() {
-		if _, _, ok := a.receive(rtp, srcA, 2); !ok {
+		if _, _, _, ok := a.receive(rtp, len(rtp), srcA, 2); !ok {
 			t.Fatal("dropped")
 		}
 	})
@@ -132,6 +132,6 @@ func BenchmarkReceive(b *testing.B) {
 	s.setPeer(srcB)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		a.receive(rtp, srcA, int64(i))
+		a.receive(rtp, len(rtp), srcA, int64(i))
 	}
 }

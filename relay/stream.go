@@ -3,6 +3,8 @@ package relay
 import (
 	"net/netip"
 	"sync/atomic"
+
+	"github.com/ngrelay/ngrelay/crypto/srtp"
 )
 
 // StreamKind says whether a stream carries RTP or RTCP.
@@ -61,6 +63,10 @@ type forwarding struct {
 	raw bool
 	// dtls relays DTLS records too: the media's profile is DTLS-SRTP.
 	dtls bool
+	// unprotect decrypts SRTP/SRTCP received from the leg (nil: plain);
+	// protect encrypts what is sent to the sink's leg (nil: plain). Each
+	// context belongs to this one stream, so only its worker uses it.
+	unprotect, protect *srtp.Context
 }
 
 // Stream is one local port bound on one interface address: the port that
@@ -81,6 +87,10 @@ type Stream struct {
 	peer      atomic.Pointer[netip.AddrPort] // where media to this leg goes
 	confirmed atomic.Bool                    // peer learned from media
 	closed    atomic.Bool
+
+	// inCtx and outCtx hold the SRTP contexts of the stream's forwarding
+	// record (control plane only: the record carries the pointers).
+	inCtx, outCtx srtpSlot
 
 	// Stats counts packets received on this stream.
 	Stats      Counters

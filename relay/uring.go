@@ -596,8 +596,7 @@ func (w *uringWorker) forward(st *uringSlot, bid uint16, n uint32, now int64) {
 	if out.namelen <= uringNameLen {
 		src = addrPortFrom((*sockaddr)(unsafe.Pointer(&buf[unsafe.Sizeof(uringRecvmsgOut{})])))
 	}
-	pkt := buf[uringHdrLen : uringHdrLen+out.payloadlen]
-	sink, dst, ok := s.receive(pkt, src, now)
+	sink, dst, plen, ok := s.receive(buf[uringHdrLen:], int(out.payloadlen), src, now)
 	if !ok {
 		w.putBuf(bid)
 		return
@@ -630,7 +629,7 @@ func (w *uringWorker) forward(st *uringSlot, bid uint16, n uint32, now int64) {
 		fd:       int32(sink.fd),
 		off:      uint64(uintptr(unsafe.Pointer(&w.txAddrs[bid]))),
 		addr:     w.bufBase + uint64(bid)*uringBufSize + uint64(uringHdrLen),
-		len:      out.payloadlen,
+		len:      uint32(plen),
 		opFlags:  unix.MSG_DONTWAIT, // drop rather than queue when the socket is full, as sendmmsg does
 		userData: udSend<<udKindShift | uint64(bid),
 		addrLen:  uint16(alen),

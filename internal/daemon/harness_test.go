@@ -232,3 +232,5 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+func deadline() time.Time { return time.Now().Add(2 * time.Second) }
