@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ngrelay/ngrelay/crypto/srtp"
 	"github.com/ngrelay/ngrelay/crypto/sdes"
+	"github.com/ngrelay/ngrelay/crypto/srtp"
 	pionsrtp "github.com/pion/srtp/v3"
 )
 
@@ -90,8 +90,8 @@ func TestPlainToSDESAndBack(t *testing.T) {
 			}
 			_, toA, toARTCP := relayPorts(t, answer)
 
-			fromRelay := pionContext(t, ours)          // decrypts what ngrelay sends B
-			toRelay := pionContext(t, bKey.String())   // encrypts what B sends
+			fromRelay := pionContext(t, ours)        // decrypts what ngrelay sends B
+			toRelay := pionContext(t, bKey.String()) // encrypts what B sends
 			for i := range 3 {
 				plain := rtpPacket(uint16(100+i), 0xa1a1, "hello from A")
 				sendTo(t, a.rtp, toA, plain)
