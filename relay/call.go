@@ -221,6 +221,9 @@ type Media struct {
 	RTP, RTCP *Stream
 	// Endpoint and RTCPEndpoint are where the leg's SDP says it receives.
 	Endpoint, RTCPEndpoint netip.AddrPort
+	// Control, when set, receives the STUN and DTLS packets arriving on
+	// the media's streams (a WebRTC leg's ICE and DTLS-SRTP).
+	Control chan<- ControlPacket
 	// Signalling is the control plane's own state of the media (package
 	// ng keeps its SDES negotiation there); relay never looks at it.
 	Signalling any
@@ -302,6 +305,7 @@ func (m *Media) publish(o LegOptions, peer *Media) {
 			continue
 		}
 		rec := &forwarding{latch: o.Latch, strictSource: o.StrictSource, handover: o.MediaHandover, raw: m.RawUDP, dtls: m.DTLS || peer != nil && peer.DTLS}
+		rec.ctl = m.Control
 		var out *srtp.Params
 		if peer != nil {
 			out = peer.SRTPOut

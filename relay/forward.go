@@ -23,6 +23,10 @@ func (s *Stream) receive(buf []byte, n int, src netip.AddrPort, now int64) (out 
 		return nil, dst, 0, false
 	}
 	pkt := buf[:n]
+	if rec.ctl != nil && n > 0 && (isSTUN(pkt[0]) || isDTLS(pkt[0])) {
+		s.toControl(rec.ctl, pkt, src)
+		return nil, dst, 0, false
+	}
 	if n == 0 || !rec.raw && !validMedia(pkt, s.kind, rec.dtls) {
 		s.Stats.Errors.Add(1)
 		return nil, dst, 0, false
@@ -71,6 +75,17 @@ func (s *Stream) receive(buf []byte, n int, src netip.AddrPort, now int64) (out 
 		}
 	}
 	return sink, *p, n, true
+}
+
+// toControl hands a STUN or DTLS packet to the control plane without
+// blocking; when its queue is full the packet is dropped and counted. This
+// copy is the data plane's only allocation, and only for these rare packets.
+func (s *Stream) toControl(q chan<- ControlPacket, pkt []byte, src netip.AddrPort) {
+	select {
+	case q <- ControlPacket{Stream: s, From: src, Data: append([]byte(nil), pkt...)}:
+	default:
+		s.Stats.Errors.Add(1)
+	}
 }
 
 // isMuxedRTCP reports whether a packet on an RTP port is RTCP (RFC 5761
