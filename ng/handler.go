@@ -32,6 +32,14 @@ type Handler struct {
 	maxSessions atomic.Int64
 	// proxies counts commands per proxy address.
 	proxies proxyStats
+	// observe, when set, is told each command's duration (metrics).
+	observe atomic.Pointer[func(command string, d time.Duration, failed bool)]
+}
+
+// SetObserver makes the handler report every command's name, duration and
+// failure to f (the metrics' latency histograms).
+func (h *Handler) SetObserver(f func(command string, d time.Duration, failed bool)) {
+	h.observe.Store(&f)
 }
 
 // SetMaxSessions limits the number of concurrent calls: offers that would
@@ -88,7 +96,11 @@ func (h *Handler) HandleFrom(proxy string, msg bencode.Value) bencode.Value {
 	start := h.now()
 	cmd, _ := msg.GetString("command")
 	r, err := h.handle(msg)
-	h.proxies.count(proxy, strings.ToLower(cmd), h.now().Sub(start), err != nil)
+	took := h.now().Sub(start)
+	h.proxies.count(proxy, strings.ToLower(cmd), took, err != nil)
+	if f := h.observe.Load(); f != nil {
+		(*f)(strings.ToLower(cmd), took, err != nil)
+	}
 	if err != nil {
 		h.Stats.Errors.Add(1)
 		return bencode.Dict(bencode.P("result", bencode.String("error")), bencode.P("error-reason", bencode.String(err.Error())))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ngrelay/ngrelay/internal/config"
 	"github.com/ngrelay/ngrelay/internal/daemon"
+	"github.com/ngrelay/ngrelay/internal/sdnotify"
 )
 
 func main() {
@@ -60,19 +61,33 @@ func run(args []string) int {
 		return 1
 	}
 	log.Info("ngrelay started", slog.String("version", daemon.Version))
+	notify := func(err error) {
+		if err != nil {
+			log.Warn("systemd notify", slog.Any("error", err))
+		}
+	}
+	notify(sdnotify.Ready())
+	if iv, ok := sdnotify.WatchdogInterval(); ok {
+		// Keep-alives stop when the engine's call table is stuck.
+		go sdnotify.RunWatchdogCheck(ctx, iv, func() bool { d.Engine.NumCalls(); return true })
+	}
 	for sig := range sigs {
 		if sig != syscall.SIGHUP {
 			log.Info("shutting down", slog.String("signal", sig.String()))
 			break
 		}
+		notify(sdnotify.Reloading())
 		next, err := config.Reload("", "", cfg)
 		if err != nil {
 			log.Error("reload failed; keeping the running configuration", slog.Any("error", err))
-			continue
+		} else {
+			cfg = next
+			d.ApplyReload(cfg)
 		}
-		cfg = next
-		d.ApplyReload(cfg)
+		notify(sdnotify.Ready())
 	}
+	notify(sdnotify.Stopping())
+	notify(sdnotify.Status(fmt.Sprintf("draining %d calls", d.Engine.NumCalls())))
 	// A second signal during the drain ends it at once.
 	drainCtx, cancelDrain := context.WithCancel(ctx)
 	go func() {

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -250,5 +252,88 @@ func TestSIGTERMDrains(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("still running after the last call ended\n%s", stderr.String())
+	}
+}
+
+// TestSystemdNotify runs the daemon with a fake NOTIFY_SOCKET and a short
+// watchdog and sees READY=1, WATCHDOG=1 pings, then STOPPING=1 on SIGTERM.
+func TestSystemdNotify(t *testing.T) {
+	bin := buildDaemon(t)
+	sockPath := filepath.Join(t.TempDir(), "notify")
+	sock, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sockPath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	port := freeUDPPort(t)
+	cmd := exec.Command(bin, "--interface=127.0.0.1", fmt.Sprintf("--listen-ng=127.0.0.1:%d", port), "--listen-cli=", "--port-min=35600", "--port-max=35700")
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sockPath, "WATCHDOG_USEC=400000")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() { cmd.Process.Kill(); <-done }()
+	// WATCHDOG_PID is unset, so the daemon must take the watchdog as meant
+	// for itself (systemd sets it only when it differs).
+	var got []string
+	buf := make([]byte, 4096)
+	read := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			sock.SetReadDeadline(deadline)
+			n, err := sock.Read(buf)
+			if err != nil {
+				break
+			}
+			got = append(got, string(buf[:n]))
+			if strings.Contains(string(buf[:n]), want) {
+				return
+			}
+		}
+		t.Fatalf("no %s among %q\n%s", want, got, stderr.String())
+	}
+	read("READY=1")
+	read("WATCHDOG=1")
+	read("WATCHDOG=1")
+	cmd.Process.Signal(syscall.SIGTERM)
+	read("STOPPING=1")
+	select {
+	case err := <-done:
+		done <- err
+		if err != nil {
+			t.Fatalf("exit: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+}
+
+// TestMetricsEndpoint: --listen-http serves /ping and Prometheus text.
+func TestMetricsEndpoint(t *testing.T) {
+	bin := buildDaemon(t)
+	port, httpPort := freeUDPPort(t), freeTCPPort(t)
+	cmd := exec.Command(bin, "--interface=127.0.0.1", fmt.Sprintf("--listen-ng=127.0.0.1:%d", port), "--listen-cli=",
+		fmt.Sprintf("--listen-http=127.0.0.1:%d", httpPort), "--port-min=35800", "--port-max=35900")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	if _, err := ping(fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"/ping": "pong", "/metrics": "ngrelay_"} {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", httpPort, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Fatalf("%s: %d %.200q", path, resp.StatusCode, body)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ngrelay/ngrelay/internal/cli"
 	"github.com/ngrelay/ngrelay/internal/config"
+	"github.com/ngrelay/ngrelay/internal/metrics"
 	"github.com/ngrelay/ngrelay/ng"
 	"github.com/ngrelay/ngrelay/relay"
 )
@@ -37,10 +38,12 @@ type Daemon struct {
 	Level       *slog.LevelVar
 	SyslogLevel *atomic.Int32
 	CLI         *cli.Server
+	Metrics     *metrics.Metrics
 
 	ngUDP []*net.UDPConn
 	ngTCP []net.Listener
-	cliLn []net.Listener
+	cliLn  []net.Listener
+	httpLn []net.Listener
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -93,6 +96,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog
 	d := &Daemon{Engine: eng, Handler: h, Server: ng.NewServer(h, log), Log: log, Level: level, SyslogLevel: new(atomic.Int32)}
 	d.SyslogLevel.Store(int32(cfg.LogLevel))
 	d.CLI = cli.New(eng, h, level, d.SyslogLevel, log)
+	d.Metrics = metrics.New(eng, h)
+	d.Metrics.Log = log
+	h.SetObserver(d.Metrics.ObserveCommand)
 	ctx, d.cancel = context.WithCancel(ctx)
 
 	for _, ap := range cfg.ListenNG {
@@ -118,6 +124,18 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog
 			return nil, fmt.Errorf("--listen-cli=%s: %w", ap, err)
 		}
 		d.cliLn = append(d.cliLn, l)
+	}
+	for _, ap := range cfg.ListenHTTP {
+		l, err := net.ListenTCP(tcpNetwork(ap), net.TCPAddrFromAddrPort(ap))
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("--listen-http=%s: %w", ap, err)
+		}
+		d.httpLn = append(d.httpLn, l)
+	}
+	for _, l := range d.httpLn {
+		d.run(func() error { return d.Metrics.Serve(ctx, l) })
+		log.Info("HTTP listening (/metrics, /ping)", slog.String("tcp", l.Addr().String()))
 	}
 	for _, l := range d.cliLn {
 		d.run(func() error { return d.CLI.Serve(ctx, l) })
@@ -208,6 +226,15 @@ func (d *Daemon) CLIAddrs() []netip.AddrPort {
 	return out
 }
 
+// HTTPAddrs returns the bound HTTP (metrics) addresses.
+func (d *Daemon) HTTPAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, l := range d.httpLn {
+		out = append(out, l.Addr().(*net.TCPAddr).AddrPort())
+	}
+	return out
+}
+
 // NGTCPAddrs returns the bound NG TCP addresses.
 func (d *Daemon) NGTCPAddrs() []netip.AddrPort {
 	var out []netip.AddrPort
@@ -230,6 +257,9 @@ func (d *Daemon) Close() error {
 		l.Close()
 	}
 	for _, l := range d.cliLn {
+		l.Close()
+	}
+	for _, l := range d.httpLn {
 		l.Close()
 	}
 	d.wg.Wait()
@@ -267,7 +297,6 @@ func checkImplemented(cfg config.Config) error {
 		name string
 		set  bool
 	}{
-		{"--listen-http", len(cfg.ListenHTTP) > 0},
 		{"--listen-udp", len(cfg.ListenUDP) > 0},
 		{"--listen-tcp", len(cfg.ListenTCP) > 0},
 		{"--prompt-dir", cfg.PromptDir != ""},
