@@ -1,0 +1,19 @@
+// Package bench is a load generator for media relays controlled over
+// rtpengine's NG protocol (ngrelay, rtpengine). cmd/ngrelay-bench is its
+// command line.
+//
+// A steady run sets up calls with offer/answer (plain RTP/AVP, PCMU, the
+// SDP naming the generator's own sockets on 127.0.0.1), sends RTP both ways
+// through the relay at a fixed rate per stream, and measures delivery,
+// loss, reordering, one-way latency (send time written into the payload,
+// CLOCK_REALTIME, against the kernel receive timestamp, SO_TIMESTAMPNS),
+// the relay's CPU time and resident memory (/proc/PID), the machine's busy
+// CPU (/proc/stat) and the generator's own CPU.
+//
+// The generator runs one goroutine locked to an OS thread per generator
+// CPU. Each wakes once per 1 ms slot (timerfd), receives with recvmmsg on
+// whichever of its sockets its epoll reports readable, and sends each
+// socket's due packets with one sendmmsg (every endpoint has its own
+// connected, non-blocking UDP socket). The per-packet path does not
+// allocate.
+package bench
