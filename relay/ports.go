@@ -12,9 +12,12 @@ import (
 var ErrNoPorts = errors.New("ran out of ports")
 
 // PortPool hands out RTP/RTCP port pairs (an even port and the odd port
-// after it) from a fixed range. Freed pairs sit in quarantine before they
-// can be handed out again, so late packets of an ended call never reach a
-// new one. A PortPool is safe for concurrent use.
+// after it) from a fixed range, next-fit, so a freed pair is reused only
+// after the rest of the range. Freed pairs also sit in quarantine before
+// they can be handed out again, so late packets of an ended call never reach
+// a new one; only when no other pair is free is the longest-quarantined pair
+// handed out early (counted in Overrides) rather than refusing a call. A
+// PortPool is safe for concurrent use.
 type PortPool struct {
 	mu         sync.Mutex
 	min, max   int // first and last usable even port
@@ -24,6 +27,15 @@ type PortPool struct {
 	quarantine []quarantined
 	hold       time.Duration
 	now        func() time.Time
+	overrides  uint64
+}
+
+// Overrides counts pairs handed out before their quarantine ended, because
+// nothing else was free.
+func (p *PortPool) Overrides() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.overrides
 }
 
 type quarantined struct {
@@ -74,6 +86,15 @@ func (p *PortPool) Allocate(tryBind func(rtpPort int) error) (int, error) {
 	for {
 		p.mu.Lock()
 		p.release(p.now())
+		if p.free == 0 && tried < len(p.inUse) && len(p.quarantine) > 0 {
+			// Exhausted but for quarantined pairs: end the oldest one's
+			// quarantine early rather than refuse the call.
+			q := p.quarantine[0]
+			p.quarantine = p.quarantine[1:]
+			p.inUse[q.pair] = false
+			p.free++
+			p.overrides++
+		}
 		if p.free == 0 || tried >= len(p.inUse) {
 			p.mu.Unlock()
 			if lastErr != nil {

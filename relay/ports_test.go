@@ -80,6 +80,21 @@ func TestPortPoolNeverHandsOutAPortTwiceUnderConcurrentAllocation(t *testing.T) 
 	}
 }
 
+func TestPortPoolPrefersFreePairsOverQuarantinedOnes(t *testing.T) {
+	p, err := NewPortPool(50000, 50005, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := func(int) error { return nil }
+	a, _ := p.Allocate(ok)
+	p.Release(a)
+	for range 2 {
+		if got, _ := p.Allocate(ok); got == a {
+			t.Fatalf("quarantined pair %d handed out while others were free", a)
+		}
+	}
+}
+
 func TestPortPoolQuarantinesFreedPairs(t *testing.T) {
 	p, err := NewPortPool(50000, 50003, time.Minute)
 	if err != nil {
@@ -90,19 +105,25 @@ func TestPortPoolQuarantinesFreedPairs(t *testing.T) {
 	ok := func(int) error { return nil }
 	a, _ := p.Allocate(ok)
 	b, _ := p.Allocate(ok)
+	p.Release(b)
 	p.Release(a)
-	if _, err := p.Allocate(ok); !errors.Is(err, ErrNoPorts) {
-		t.Fatalf("a quarantined pair was handed out: err %v", err)
-	}
 	if p.Free() != 0 {
 		t.Fatalf("free %d during quarantine", p.Free())
 	}
-	now = now.Add(time.Minute)
+	// Exhausted but for quarantined pairs: the longest-quarantined one (b)
+	// is handed out early and counted, rather than refusing.
 	c, err := p.Allocate(ok)
-	if err != nil || c != a {
-		t.Fatalf("after quarantine got %d, %v; want %d", c, err, a)
+	if err != nil || c != b || p.Overrides() != 1 {
+		t.Fatalf("got %d, %v, overrides %d; want %d, nil, 1", c, err, p.Overrides(), b)
 	}
-	_ = b
+	now = now.Add(time.Minute)
+	if p.Free() != 1 {
+		t.Fatalf("free %d after quarantine, want 1", p.Free())
+	}
+	d, err := p.Allocate(ok)
+	if err != nil || d != a || p.Overrides() != 1 {
+		t.Fatalf("after quarantine got %d, %v; want %d without override", d, err, a)
+	}
 }
 
 func TestPortPoolSkipsPortsItCannotBind(t *testing.T) {
