@@ -42,13 +42,16 @@ const DefaultLoads = "200x50,400x50,50x1000,10x5000"
 
 // CompareConfig runs the same loads against ngrelay and rtpengine.
 type CompareConfig struct {
-	Ngrelay   string // binary; "" builds ./cmd/ngrelay into a temp dir
-	Rtpengine string // default /usr/bin/rtpengine
-	Loads     []Load
-	Size      int
-	Duration  time.Duration
-	Warmup    time.Duration
-	NGClients int
+	Ngrelay string // binary; "" builds ./cmd/ngrelay into a temp dir
+	// NgrelayExtra are options given to ngrelay only, after the common
+	// command line (e.g. --io-engine=io_uring).
+	NgrelayExtra []string
+	Rtpengine    string // default /usr/bin/rtpengine
+	Loads        []Load
+	Size         int
+	Duration     time.Duration
+	Warmup       time.Duration
+	NGClients    int
 
 	SetupClients  int
 	SetupDuration time.Duration
@@ -223,14 +226,14 @@ func RunCompare(cfg CompareConfig) (*CompareResult, error) {
 		Duration: cfg.Duration.Seconds(), Warmup: cfg.Warmup.Seconds(), Size: cfg.Size,
 	}
 	relays := []RelayConfig{
-		{Name: "ngrelay", Binary: cfg.Ngrelay},
+		{Name: "ngrelay", Binary: cfg.Ngrelay, Extra: cfg.NgrelayExtra},
 		{Name: "rtpengine", Binary: cfg.Rtpengine},
 	}
 	for i := range relays {
 		relays[i].CPU, relays[i].PortMin, relays[i].PortMax, relays[i].LogDir = cfg.RelayCPU, cfg.PortMin, cfg.PortMax, dir
 		res.Relays = append(res.Relays, RelayInfo{
 			Name: relays[i].Name, Binary: relays[i].Binary, Version: relayVersion(relays[i].Binary),
-			Args: RelayArgs("127.0.0.1:PORT", cfg.PortMin, cfg.PortMax),
+			Args: append(RelayArgs("127.0.0.1:PORT", cfg.PortMin, cfg.PortMax), relays[i].Extra...),
 		})
 	}
 	if len(cfg.GenCPUs) > 0 {

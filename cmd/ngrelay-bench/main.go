@@ -277,6 +277,7 @@ func runSetup(args []string) error {
 func runCompare(args []string) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	ngrelay := fs.String("ngrelay", "", "ngrelay binary (default: go build ./cmd/ngrelay into a temp dir)")
+	ngrelayArgs := fs.String("ngrelay-args", "", "extra options for ngrelay only, space separated (e.g. --io-engine=io_uring)")
 	rtpengine := fs.String("rtpengine", "/usr/bin/rtpengine", "rtpengine binary")
 	loads := fs.String("loads", bench.DefaultLoads, "loads, CALLSxPPS, comma separated")
 	size := fs.Int("size", 160, "RTP payload bytes per packet")
@@ -304,7 +305,7 @@ func runCompare(args []string) error {
 		return err
 	}
 	r, err := bench.RunCompare(bench.CompareConfig{
-		Ngrelay: *ngrelay, Rtpengine: *rtpengine, Loads: ld, Size: *size, Duration: *dur, Warmup: *warmup,
+		Ngrelay: *ngrelay, NgrelayExtra: strings.Fields(*ngrelayArgs), Rtpengine: *rtpengine, Loads: ld, Size: *size, Duration: *dur, Warmup: *warmup,
 		NGClients: *ngClients, SetupClients: *setupClients, SetupDuration: *setupDur,
 		RelayCPU: *relayCPU, GenCPUs: cpus, PortMin: *portMin, PortMax: *portMax,
 		QuietWait: *quiet, QuietBusy: *quietBusy, Progress: os.Stderr,
