@@ -326,6 +326,7 @@ func (e *Engine) expire(now time.Time) {
 	cfg := e.cfg.Load()
 	for _, c := range e.CallList() {
 		c.Lock()
+		c.reportErrors(now)
 		if why := c.expired(cfg, now); why != "" {
 			switch why {
 			case "timeout":

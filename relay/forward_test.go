@@ -1,8 +1,11 @@
 package relay
 
 import (
+	"log/slog"
 	"net/netip"
+	"strings"
 	"testing"
+	"time"
 )
 
 // pairOfStreams returns stream a (receiving from leg A) whose sink is b.
@@ -133,5 +136,25 @@ func BenchmarkReceive(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		a.receive(rtp, len(rtp), srcA, int64(i))
+	}
+}
+
+func TestMediaErrorsAreReportedAtMostOncePerInterval(t *testing.T) {
+	var buf strings.Builder
+	e := &Engine{}
+	c := &Call{engine: e, Log: slog.New(slog.NewTextHandler(&buf, nil))}
+	l := c.NewLeg("a", "")
+	s := &Stream{kind: KindRTP, port: 30000}
+	l.Media(0).RTP = s
+	now := time.Unix(1000, 0)
+	s.Stats.Errors.Add(5)
+	c.reportErrors(now)
+	s.Stats.Errors.Add(3)
+	c.reportErrors(now.Add(time.Second)) // within the interval: quiet
+	c.reportErrors(now.Add(errorReportInterval))
+	c.reportErrors(now.Add(3 * errorReportInterval)) // nothing new: quiet
+	got := buf.String()
+	if strings.Count(got, "media errors") != 2 || !strings.Contains(got, "dropped=5") || !strings.Contains(got, "dropped=3 total=8") {
+		t.Fatalf("warnings:\n%s", got)
 	}
 }

@@ -3,6 +3,7 @@ package relay
 import (
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"github.com/ngrelay/ngrelay/crypto/srtp"
 )
@@ -90,10 +91,18 @@ type Stream struct {
 	peer      atomic.Pointer[netip.AddrPort] // where media to this leg goes
 	confirmed atomic.Bool                    // peer learned from media
 	closed    atomic.Bool
+	// muted stops RTP from the peer leg from being sent out of this
+	// stream (a prompt plays to the leg meanwhile; see player.go).
+	muted atomic.Bool
 
 	// inCtx and outCtx hold the SRTP contexts of the stream's forwarding
 	// record (control plane only: the record carries the pointers).
 	inCtx, outCtx srtpSlot
+
+	// errReported and errReportedAt rate-limit the control plane's
+	// warnings about this stream's errors (control plane only).
+	errReported   uint64
+	errReportedAt time.Time
 
 	// Stats counts packets received on this stream.
 	Stats      Counters

@@ -38,6 +38,14 @@ func run(args []string) int {
 	}
 	var level slog.LevelVar
 	log := daemon.NewLogger(os.Stderr, cfg, &level)
+	if !cfg.LogStderr {
+		// rtpengine logs to syslog unless --log-stderr is given.
+		if sl, err := daemon.NewSyslogLogger("", "", cfg, &level); err == nil {
+			log = sl
+		} else {
+			log.Warn("cannot log to syslog; logging to stderr", slog.Any("error", err))
+		}
+	}
 	for _, n := range notices {
 		log.Warn(n)
 	}

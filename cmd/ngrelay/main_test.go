@@ -151,7 +151,7 @@ func TestSIGHUPReloadsTheConfigFile(t *testing.T) {
 	conf := filepath.Join(t.TempDir(), "rtpengine.conf")
 	cliPort := freeTCPPort(t)
 	write := func(level, timeout int) {
-		body := fmt.Sprintf("[rtpengine]\ninterface = 127.0.0.1\nlisten-ng = 127.0.0.1:%d\nlisten-cli = 127.0.0.1:%d\nport-min = 35200\nport-max = 35300\nlog-level = %d\ntimeout = %d\n", port, cliPort, level, timeout)
+		body := fmt.Sprintf("[rtpengine]\ninterface = 127.0.0.1\nlisten-ng = 127.0.0.1:%d\nlisten-cli = 127.0.0.1:%d\nport-min = 35200\nport-max = 35300\nlog-stderr = true\nlog-level = %d\ntimeout = %d\n", port, cliPort, level, timeout)
 		if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +208,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	bin := buildDaemon(t)
 	port := freeUDPPort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(bin, "--interface=127.0.0.1", "--listen-ng="+addr, "--listen-cli=", "--port-min=35400", "--port-max=35500", "--delete-delay=0", "--shutdown-grace=20")
+	cmd := exec.Command(bin, "--interface=127.0.0.1", "--listen-ng="+addr, "--listen-cli=", "--log-stderr", "--port-min=35400", "--port-max=35500", "--delete-delay=0", "--shutdown-grace=20")
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
