@@ -40,8 +40,8 @@ type Daemon struct {
 	CLI         *cli.Server
 	Metrics     *metrics.Metrics
 
-	ngUDP []*net.UDPConn
-	ngTCP []net.Listener
+	ngUDP  []*net.UDPConn
+	ngTCP  []net.Listener
 	cliLn  []net.Listener
 	httpLn []net.Listener
 
