@@ -309,21 +309,25 @@ func (m *Media) publish(o LegOptions, peer *Media) {
 		var out *srtp.Params
 		if peer != nil {
 			out = peer.SRTPOut
+			switch {
+			case s.kind == KindRTP:
+				rec.sink = peer.RTP
+				// RTCP muxed on this RTP port goes to a non-muxing
+				// peer's RTCP port (rtcp-mux demux).
+				if !peer.RTCPMux && peer.RTCP != nil {
+					rec.rtcpSink = peer.RTCP
+				}
+			case peer.RTCPMux || peer.RTCP == nil:
+				rec.sink = peer.RTP // muxed towards the peer
+			default:
+				rec.sink = peer.RTCP
+			}
 		}
 		var okIn, okOut bool
 		rec.unprotect, okIn = s.inCtx.ensure(m.SRTPIn, m.leg.call.Log)
 		rec.protect, okOut = s.outCtx.ensure(out, m.leg.call.Log)
 		if !okIn || !okOut {
-			rec.sink = nil
-		}
-		if peer != nil {
-			if s.kind == KindRTP || m.RTCPMux && peer.RTCPMux {
-				rec.sink = peer.RTP
-			} else if peer.RTCP != nil {
-				rec.sink = peer.RTCP
-			} else {
-				rec.sink = peer.RTP // RTCP of this leg goes muxed to a muxing peer
-			}
+			rec.sink, rec.rtcpSink = nil, nil
 		}
 		s.fwd.Store(rec)
 	}

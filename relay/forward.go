@@ -55,7 +55,14 @@ func (s *Stream) receive(buf []byte, n int, src netip.AddrPort, now int64) (out 
 	s.lastPacket.Store(now)
 
 	sink := rec.sink
+	if rtcp && rec.rtcpSink != nil {
+		sink = rec.rtcpSink
+	}
 	if sink == nil || sink.closed.Load() {
+		return nil, dst, 0, false
+	}
+	if sink.muted.Load() && !rtcp {
+		// A prompt plays to the sink's leg: its peer's RTP is muted.
 		return nil, dst, 0, false
 	}
 	p := sink.peer.Load()

@@ -52,6 +52,9 @@ type forwarding struct {
 	// sink is the stream on the other leg that packets leave from, or nil
 	// when there is nowhere to send yet (offer not answered).
 	sink *Stream
+	// rtcpSink, when set, is where RTCP multiplexed on an RTP port leaves
+	// from instead of sink (the peer does not multiplex).
+	rtcpSink *Stream
 	// latch is how the peer endpoint is learned.
 	latch Latching
 	// strictSource drops packets whose source is not the peer endpoint
