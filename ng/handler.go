@@ -8,9 +8,11 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/ngrelay/ngrelay/crypto/dtls"
 	"github.com/ngrelay/ngrelay/ng/bencode"
 	"github.com/ngrelay/ngrelay/relay"
 )
@@ -32,6 +34,10 @@ type Handler struct {
 	maxSessions atomic.Int64
 	// proxies counts commands per proxy address.
 	proxies proxyStats
+	// cert is the DTLS certificate, made on first use.
+	certOnce sync.Once
+	cert     *dtls.Certificate
+	certErr  error
 	// observe, when set, is told each command's duration (metrics).
 	observe atomic.Pointer[func(command string, d time.Duration, failed bool)]
 }
@@ -55,6 +61,8 @@ type CommandStats struct {
 	Ping, Offer, Answer, Delete, Query, List, Statistics, Errors, Unknown atomic.Uint64
 	// Rejected counts offers refused by the session limit.
 	Rejected atomic.Uint64
+	// DTLSHandshakes and DTLSFailures count DTLS-SRTP handshakes.
+	DTLSHandshakes, DTLSFailures atomic.Uint64
 	// UnknownKeys counts dictionary keys and flags that were ignored.
 	UnknownKeys atomic.Uint64
 }

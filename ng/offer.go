@@ -26,6 +26,7 @@ const loopMarker = "rtpengine"
 // (from) and the leg it is rewritten for (to).
 type side struct {
 	from, to *relay.Leg
+	call     *relay.Call
 }
 
 // offer handles the "offer" command.
@@ -78,7 +79,7 @@ func (h *Handler) offer(req *Request) (*reply, error) {
 	legA.Peer, legB.Peer = legB, legA
 	applyLabel(req, legA)
 
-	out, err := h.rewrite(req, sess, side{from: legA, to: legB}, true)
+	out, err := h.rewrite(req, sess, side{from: legA, to: legB, call: call}, true)
 	if err != nil {
 		if created {
 			call.ScheduleDelete(0)
@@ -137,7 +138,7 @@ func (h *Handler) answer(req *Request) (*reply, error) {
 	applyLabel(req, legB)
 
 	// The answer comes from leg B and is rewritten for leg A.
-	out, err := h.rewrite(req, sess, side{from: legB, to: legA}, false)
+	out, err := h.rewrite(req, sess, side{from: legB, to: legA, call: call}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -270,17 +271,28 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 	sessConn, hasSessConn := s.Connection()
 	sessionICE := s.HasAttr("ice-ufrag")
 	usesSessConn := false
+	webrtc := false    // ICE/DTLS terminated on some m-line
 	var out netip.Addr // the address announced in the rewritten SDP
 	for i, m := range s.Media {
 		mf := sd.from.Media(i)
 		mt := sd.to.Media(i)
 		mf.Type, mt.Type = m.Type, m.Type
+		inProto := m.Proto
 		mf.Proto = m.Proto
 		if mt.Proto == "" || isOffer {
 			mt.Proto = m.Proto
 		}
-		if req.TransportProtocol != "" && isOffer {
+		if req.TransportProtocol != "" && isOffer && strings.Contains(m.Proto, "RTP") {
 			mt.Proto = req.TransportProtocol
+		}
+		// A WebRTC data channel has nothing to talk to on a plain RTP
+		// side: reject it there (port 0), as rtpengine does.
+		if isOffer && strings.Contains(m.Proto, "SCTP") && req.TransportProtocol != "" && !isDTLSProfile(req.TransportProtocol) {
+			mf.Release()
+			mt.Release()
+			m.SetPort(0)
+			removeWebRTCAttrs(m)
+			continue
 		}
 		mf.Direction = m.Direction()
 
@@ -348,8 +360,30 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		if mux {
 			rtcpPort, rtcpAddr = m.Port, addr
 		}
+		// ngrelay terminates ICE and DTLS-SRTP on a WebRTC side bridged
+		// to a non-DTLS one (terminateFrom: the SDP comes from it;
+		// terminateTo: the SDP goes to it).
+		terminateFrom := isDTLSProfile(inProto) && !isDTLSProfile(mt.Proto)
+		terminateTo := isDTLSProfile(mt.Proto) && !isDTLSProfile(inProto)
 		mf.RTCPMux = mux
-		mt.RTCPMux = mux
+		switch {
+		case terminateTo && isOffer:
+			mt.RTCPMux = !req.RTCPMux["reject"] // offered to the browser
+		case terminateTo:
+			// answering the browser: mt.RTCPMux is what it offered
+		case terminateFrom && isOffer:
+			// towards a plain phone: demultiplex unless asked to offer
+			mt.RTCPMux = mux && (req.RTCPMux["offer"] || req.RTCPMux["accept"])
+		case terminateFrom:
+			// answering a plain offerer: keep what it offered
+		default:
+			mt.RTCPMux = mux
+			if req.RTCPMux["demux"] {
+				mt.RTCPMux = false
+			} else if req.RTCPMux["offer"] && isOffer {
+				mt.RTCPMux = true
+			}
+		}
 		// Only RTP profiles carry RTP; anything else (T.38 over UDPTL,
 		// SCTP over DTLS, ...) is relayed as plain UDP datagrams.
 		isRTP := strings.Contains(m.Proto, "RTP")
@@ -391,16 +425,23 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		m.RemoveAttr("rtcp")
 		if !isRTP {
 			// no RTCP port to announce
-		} else if !req.Flags["no-rtcp-attribute"] && mt.RTCP != nil && !mux {
+		} else if !req.Flags["no-rtcp-attribute"] && mt.RTCP != nil && !mt.RTCPMux {
 			r := sdp.RTCPAttr{Port: mt.RTCP.LocalPort()}
 			if req.Flags["full-rtcp-attribute"] {
 				c := sdp.NewConnection(adv)
 				r.Conn = &c
 			}
 			m.SetRTCP(r)
-		} else if mux && req.Flags["full-rtcp-attribute"] {
+		} else if mt.RTCPMux && req.Flags["full-rtcp-attribute"] {
 			c := sdp.NewConnection(adv)
 			m.SetRTCP(sdp.RTCPAttr{Port: mt.RTP.LocalPort(), Conn: &c})
+		}
+		if isRTP {
+			if mt.RTCPMux && !m.HasAttr("rtcp-mux") {
+				m.AddAttr("rtcp-mux", "")
+			} else if !mt.RTCPMux {
+				m.RemoveAttr("rtcp-mux")
+			}
 		}
 		if hold && !req.Flags["original-sendrecv"] {
 			if _, explicit := m.DirectionAttr(); !explicit {
@@ -408,6 +449,21 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 			}
 		}
 		stripICE(m)
+		switch {
+		case terminateFrom:
+			rtc := h.rtcFor(sd.call, mf, !isOffer, req.ICELite != "")
+			if err := rtc.setRemote(s, m, mf.Local(), isOffer, req); err != nil {
+				return "", err
+			}
+			removeWebRTCAttrs(m)
+			webrtc = true
+		case terminateTo:
+			rtc := h.rtcFor(sd.call, mt, isOffer, req.ICELite != "")
+			if err := rtc.writeLocal(m, i, isOffer, req, local.Advertise); err != nil {
+				return "", err
+			}
+			webrtc = true
+		}
 	}
 	sd.from.TrimMedias(len(s.Media))
 
@@ -424,6 +480,14 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		h.replaceOrigin(req, s, sd.to, nonHold(out, sd.to))
 	}
 	s.RemoveAttrFunc(func(name, _ string) bool { return iceAttributes[name] })
+	if webrtc {
+		// ngrelay answers for the transports itself: the endpoint's
+		// session-level DTLS attributes and BUNDLE grouping (each m-line
+		// gets its own transport) do not apply.
+		s.RemoveAttrFunc(func(name, value string) bool {
+			return webrtcAttributes[name] || name == "group" && strings.HasPrefix(value, "BUNDLE")
+		})
+	}
 	if req.Flags["loop-protect"] {
 		s.AddAttr(loopMarker, h.instanceID)
 	}

@@ -33,11 +33,16 @@ type Request struct {
 	AddressFamily     string // "IP4", "IP6" or ""
 	TransportProtocol string
 	ICE               string
-	Label             string
-	SetLabel          string
-	DeleteDelay       int // seconds; -1 when not given
-	TOS               int // -1 when not given
-	Limit             int // list: maximum number of calls; -1 when not given
+	ICELite           string
+	DTLS              string
+	// RTCPMux holds the "rtcp-mux" items (offer, require, demux, accept,
+	// reject), lower case.
+	RTCPMux     map[string]bool
+	Label       string
+	SetLabel    string
+	DeleteDelay int // seconds; -1 when not given
+	TOS         int // -1 when not given
+	Limit       int // list: maximum number of calls; -1 when not given
 	// Supports lists the proxy's capabilities ("load limit").
 	Supports map[string]bool
 	// SDES holds the items of the "SDES" key and of SDES-... flags, as
@@ -90,6 +95,7 @@ func parseRequest(d bencode.Value) (*Request, error) {
 		Limit:       -1,
 		Supports:    map[string]bool{},
 		OSRTP:       map[string]bool{},
+		RTCPMux:     map[string]bool{},
 	}
 	for _, p := range d.Dict {
 		if err := r.setKey(p.Key, p.Value); err != nil {
@@ -246,6 +252,19 @@ func (r *Request) setKey(key string, v bencode.Value) error {
 		if err == nil && r.Limit < 0 {
 			return errorReply("invalid limit, must be >= 0")
 		}
+	case "ice-lite":
+		r.ICELite, err = str()
+		r.ICELite = normFlag(r.ICELite)
+	case "dtls":
+		r.DTLS, err = str()
+		r.DTLS = normFlag(r.DTLS)
+	case "rtcp-mux":
+		var items []string
+		if items, err = stringsOf(key, v); err == nil {
+			for _, it := range items {
+				r.RTCPMux[normFlag(it)] = true
+			}
+		}
 	case "sdes":
 		var items []string
 		if items, err = stringsOf(key, v); err == nil {
@@ -315,6 +334,16 @@ func (r *Request) setToken(tok string) error {
 		r.OSRTP[strings.TrimPrefix(f, "osrtp-")] = true
 	case f == "osrtp":
 		r.OSRTP["offer"] = true
+	case strings.HasPrefix(f, "rtcp-mux-"):
+		r.RTCPMux[strings.TrimPrefix(f, "rtcp-mux-")] = true
+	case f == "webrtc":
+		// rtpengine's one flag for a browser side.
+		r.Flags["webrtc"] = true
+		r.TransportProtocol = "UDP/TLS/RTP/SAVPF"
+		r.ICE = "force"
+		r.RTCPMux["offer"] = true
+		r.RTCPMux["require"] = true
+		r.Flags["generate-mid"] = true
 	case strings.HasPrefix(f, "replace-"):
 		r.Replace[strings.TrimPrefix(f, "replace-")] = true
 	case isProfile(tok):
@@ -365,4 +394,5 @@ var knownFlags = map[string]bool{
 	"original-sendrecv":   true,
 	"fatal":               true,
 	"recrypt":             true,
+	"generate-mid":        true,
 }

@@ -25,14 +25,23 @@ type mediaSDES struct {
 	remote *sdes.Crypto
 }
 
-func sdesState(m *relay.Media) *mediaSDES {
-	st, _ := m.Signalling.(*mediaSDES)
+// mediaState is ngrelay's control-plane state of one leg's media, kept in
+// relay.Media.Signalling.
+type mediaState struct {
+	sdes mediaSDES
+	rtc  *rtcSession
+}
+
+func state(m *relay.Media) *mediaState {
+	st, _ := m.Signalling.(*mediaState)
 	if st == nil {
-		st = &mediaSDES{}
+		st = &mediaState{}
 		m.Signalling = st
 	}
 	return st
 }
+
+func sdesState(m *relay.Media) *mediaSDES { return &state(m).sdes }
 
 // sdesOptions are the parsed "SDES" items and related flags of a request.
 type sdesOptions struct {

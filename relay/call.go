@@ -30,7 +30,12 @@ type Call struct {
 	// answered is set once an answer was seen (offer-timeout no longer applies).
 	answered bool
 	gone     bool
+	done     chan struct{}
 }
+
+// Done is closed when the call is destroyed; goroutines serving the call
+// (ICE, DTLS) end with it.
+func (c *Call) Done() <-chan struct{} { return c.done }
 
 // Lock locks the call for the control plane.
 func (c *Call) Lock() { c.mu.Lock() }

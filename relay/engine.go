@@ -176,7 +176,7 @@ func (e *Engine) CallOrCreate(id string) (c *Call, created bool) {
 		return c, false
 	}
 	now := e.now()
-	c = &Call{ID: id, Created: now, LastSignal: now, engine: e, Log: e.log.With(slog.String("call-id", id))}
+	c = &Call{ID: id, Created: now, LastSignal: now, engine: e, Log: e.log.With(slog.String("call-id", id)), done: make(chan struct{})}
 	e.calls[id] = c
 	e.totals.CallsCreated.Add(1)
 	return c, true
@@ -208,6 +208,7 @@ func (e *Engine) destroy(c *Call, why string) {
 		return
 	}
 	c.gone = true
+	close(c.done)
 	e.mu.Lock()
 	if e.calls[c.ID] == c {
 		delete(e.calls, c.ID)

@@ -1,0 +1,359 @@
+package ng
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ngrelay/ngrelay/crypto/dtls"
+	"github.com/ngrelay/ngrelay/crypto/srtp"
+	"github.com/ngrelay/ngrelay/ice"
+	"github.com/ngrelay/ngrelay/relay"
+	"github.com/ngrelay/ngrelay/sdp"
+)
+
+// rtcSession terminates ICE and DTLS-SRTP for one WebRTC leg's media: it
+// answers and sends STUN on the media's sockets, runs the DTLS handshake,
+// and feeds the keys it yields into the media's SRTP contexts. One
+// goroutine serves it until the call ends.
+type rtcSession struct {
+	h     *Handler
+	call  *relay.Call
+	media *relay.Media
+	q     chan relay.ControlPacket
+	agent *ice.Agent
+	log   *slog.Logger
+
+	mu          sync.Mutex
+	remoteFPs   []dtls.Fingerprint
+	role        dtls.Role
+	ep          *dtls.Endpoint
+	peer        netip.AddrPort // where DTLS records go: the selected pair
+	remoteSetup string
+}
+
+// controlQueueLen bounds the STUN/DTLS packets waiting for one session.
+const controlQueueLen = 256
+
+// certificate returns the daemon's DTLS certificate, made on first use.
+func (h *Handler) certificate() (*dtls.Certificate, error) {
+	h.certOnce.Do(func() {
+		if h.cert == nil {
+			h.cert, h.certErr = dtls.GenerateCertificate()
+		}
+	})
+	return h.cert, h.certErr
+}
+
+// rtcFor returns the WebRTC session of a media, starting it if needed.
+func (h *Handler) rtcFor(call *relay.Call, m *relay.Media, controlling, lite bool) *rtcSession {
+	st := state(m)
+	if st.rtc != nil {
+		return st.rtc
+	}
+	q := make(chan relay.ControlPacket, controlQueueLen)
+	r := &rtcSession{h: h, call: call, media: m, q: q, log: call.Log.With(slog.Int("media", m.Index))}
+	r.agent = ice.NewAgent(ice.Config{Local: ice.NewCredentials(nil), Lite: lite, Controlling: controlling && !lite})
+	m.Control = q
+	st.rtc = r
+	go r.run()
+	return r
+}
+
+// component is the ICE component of a stream: 1 for RTP, 2 for RTCP.
+func component(s *relay.Stream) int {
+	if s.Kind() == relay.KindRTCP {
+		return 2
+	}
+	return 1
+}
+
+func (r *rtcSession) run() {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	defer func() {
+		r.mu.Lock()
+		ep := r.ep
+		r.mu.Unlock()
+		if ep != nil {
+			ep.Close()
+		}
+	}()
+	for {
+		select {
+		case <-r.call.Done():
+			return
+		case p := <-r.q:
+			r.packet(p)
+		case now := <-tick.C:
+			out, evs := r.agent.Tick(now)
+			for _, o := range out {
+				if s := r.stream(o.Component); s != nil {
+					s.SendTo(o.Packet, o.To)
+				}
+			}
+			for _, ev := range evs {
+				r.event(ev)
+			}
+		}
+	}
+}
+
+func (r *rtcSession) stream(component int) *relay.Stream {
+	if component == 2 && r.media.RTCP != nil && !r.media.RTCPMux {
+		return r.media.RTCP
+	}
+	return r.media.RTP
+}
+
+func (r *rtcSession) packet(p relay.ControlPacket) {
+	if len(p.Data) == 0 {
+		return
+	}
+	if p.Data[0] <= 3 {
+		resp, ev, err := r.agent.HandleSTUN(p.Data, p.From, component(p.Stream))
+		if resp != nil {
+			p.Stream.SendTo(resp, p.From)
+		}
+		if err != nil {
+			r.log.Debug("STUN", slog.String("from", p.From.String()), slog.Any("error", err))
+		}
+		if ev != nil {
+			r.event(ev)
+		}
+		return
+	}
+	// DTLS: only from the selected pair once there is one (RFC 7983;
+	// a stranger's records must not disturb the handshake).
+	r.mu.Lock()
+	if !r.peer.IsValid() {
+		r.peer = p.From
+	}
+	ok := p.From == r.peer
+	ep := r.ep
+	r.mu.Unlock()
+	if ok && ep != nil {
+		ep.Deliver(p.Data)
+	}
+}
+
+func (r *rtcSession) event(ev ice.Event) {
+	switch e := ev.(type) {
+	case *ice.Nominated:
+		if s := r.stream(e.Component); s != nil {
+			s.SetPeer(e.Remote)
+		}
+		if e.Component == 1 {
+			r.mu.Lock()
+			r.peer = e.Remote
+			r.mu.Unlock()
+			r.startDTLS()
+		}
+		r.log.Info("ICE nominated", slog.Int("component", e.Component), slog.String("remote", e.Remote.String()))
+	case *ice.ConsentLost:
+		r.log.Warn("ICE consent lost", slog.Int("component", e.Component), slog.String("remote", e.Remote.String()))
+	case *ice.Failed:
+		r.log.Warn("ICE failed", slog.Int("component", e.Component))
+	}
+}
+
+// startDTLS starts the handshake once the role and fingerprints are known.
+func (r *rtcSession) startDTLS() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ep != nil || len(r.remoteFPs) == 0 || !r.role.Valid() {
+		return
+	}
+	cert, err := r.h.certificate()
+	if err != nil {
+		r.log.Error("DTLS certificate", slog.Any("error", err))
+		return
+	}
+	ep := dtls.New(dtls.Config{
+		Cert:               cert,
+		Role:               r.role,
+		RemoteFingerprints: r.remoteFPs,
+		Log:                r.log,
+		Send: func(pkt []byte) error {
+			r.mu.Lock()
+			to := r.peer
+			r.mu.Unlock()
+			if !to.IsValid() {
+				return fmt.Errorf("no DTLS peer yet")
+			}
+			return r.media.RTP.SendTo(pkt, to)
+		},
+		OnKeys: r.keyed,
+		OnFailure: func(err error) {
+			r.log.Warn("DTLS handshake failed", slog.Any("error", err))
+			r.h.Stats.DTLSFailures.Add(1)
+		},
+	})
+	if err := ep.Start(context.Background()); err != nil {
+		r.log.Error("DTLS start", slog.Any("error", err))
+		return
+	}
+	r.ep = ep
+}
+
+// keyed installs the DTLS-SRTP keys: local encrypts towards the browser,
+// remote decrypts what it sends.
+func (r *rtcSession) keyed(local, remote srtp.Params) {
+	r.h.Stats.DTLSHandshakes.Add(1)
+	r.call.Lock()
+	defer r.call.Unlock()
+	if r.call.Gone() {
+		return
+	}
+	r.media.SRTPIn, r.media.SRTPOut = &remote, &local
+	r.call.Publish()
+	r.log.Info("DTLS-SRTP keyed", slog.String("suite", local.Suite.Name()))
+}
+
+// setRemote records the WebRTC side's ICE and DTLS parameters from its SDP
+// (offer or answer) and decides our DTLS role. peerOffered says whether
+// that SDP is an offer.
+func (r *rtcSession) setRemote(s *sdp.Session, m *sdp.Media, la *relay.LocalAddr, peerOffered bool, req *Request) error {
+	attr := func(name string) (string, bool) {
+		if v, ok := m.Attr(name); ok {
+			return v, true
+		}
+		return s.Attr(name)
+	}
+	ufrag, _ := attr("ice-ufrag")
+	pwd, _ := attr("ice-pwd")
+	if ufrag != "" && pwd != "" {
+		rc := ice.Credentials{Ufrag: ufrag, Pwd: pwd}
+		r.agent.SetRemoteCredentials(rc)
+	}
+	for _, v := range m.Attrs("candidate") {
+		c, err := ice.ParseCandidate(v)
+		if err != nil || !c.IsUDP() || !c.Addr.IsValid() || c.Addr.Addr().Is4() != la.Addr.Is4() {
+			continue
+		}
+		r.agent.AddRemoteCandidate(c)
+	}
+	if m.HasAttr("end-of-candidates") || s.HasAttr("end-of-candidates") {
+		r.agent.EndOfCandidates()
+	}
+	var fps []dtls.Fingerprint
+	for _, v := range append(m.Attrs("fingerprint"), s.Attrs("fingerprint")...) {
+		fp, err := dtls.ParseFingerprint(v)
+		if err == nil {
+			fps = append(fps, fp)
+		}
+	}
+	setup, _ := attr("setup")
+	r.mu.Lock()
+	changed := r.ep != nil && !sameFingerprints(r.remoteFPs, fps)
+	r.remoteFPs = fps
+	r.remoteSetup = setup
+	role, err := dtls.RoleForPeerSetup(setup, peerOffered)
+	if peerOffered {
+		prefer := dtls.Active
+		if req.DTLS == "passive" {
+			prefer = dtls.Passive
+		}
+		if answer, aerr := dtls.ParseSetup(dtls.AnswerSetup(setup, prefer)); aerr == nil {
+			if rl, ok := answer.Role(); ok {
+				role, err = rl, nil
+			}
+		}
+	}
+	if err == nil {
+		r.role = role
+	}
+	var old *dtls.Endpoint
+	if changed {
+		old, r.ep = r.ep, nil
+	}
+	passive := r.role == dtls.Passive
+	r.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	if err != nil {
+		return errorReply("Invalid a=setup %q: %s", setup, err)
+	}
+	if len(fps) == 0 {
+		return errorReply("No usable a=fingerprint in DTLS-SRTP media")
+	}
+	if passive {
+		r.startDTLS() // wait for the peer's ClientHello
+	} else if _, ok := r.agent.Selected(1); ok {
+		r.startDTLS()
+	}
+	return nil
+}
+
+func sameFingerprints(a, b []dtls.Fingerprint) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].String() != b[i].String() {
+			return false
+		}
+	}
+	return true
+}
+
+// writeLocal adds ngrelay's ICE and DTLS attributes to an m-line sent to
+// the WebRTC side. offer says whether it is an offer (setup:actpass).
+func (r *rtcSession) writeLocal(m *sdp.Media, index int, offer bool, req *Request, adv netip.Addr) error {
+	cert, err := r.h.certificate()
+	if err != nil {
+		return errorReply("DTLS certificate: %s", err)
+	}
+	fp, err := cert.Fingerprint("sha-256")
+	if err != nil {
+		return errorReply("DTLS fingerprint: %s", err)
+	}
+	removeWebRTCAttrs(m)
+	m.RemoveAttr("crypto")
+	creds := r.agent.Local()
+	if _, ok := m.Attr("mid"); !ok && (req.Flags["generate-mid"] || offer) {
+		m.AddAttr("mid", fmt.Sprint(index))
+	}
+	m.AddAttr("ice-ufrag", creds.Ufrag)
+	m.AddAttr("ice-pwd", creds.Pwd)
+	if req.ICELite == "forward" || req.ICELite == "backward" || req.ICELite == "both" || req.Flags["ice-lite"] {
+		m.AddAttr("ice-lite", "")
+	}
+	m.AddAttr("fingerprint", "sha-256 "+fp)
+	setup := "actpass"
+	if !offer {
+		r.mu.Lock()
+		setup = r.role.Setup()
+		r.mu.Unlock()
+	}
+	m.AddAttr("setup", setup)
+	if r.media.RTCPMux {
+		m.AddAttr("rtcp-mux", "")
+	}
+	if s := r.media.RTP; s != nil {
+		m.AddAttr("candidate", ice.HostCandidate(netip.AddrPortFrom(adv, uint16(s.LocalPort())), 1, 65535).String())
+	}
+	if s := r.media.RTCP; s != nil && !r.media.RTCPMux {
+		m.AddAttr("candidate", ice.HostCandidate(netip.AddrPortFrom(adv, uint16(s.LocalPort())), 2, 65535).String())
+	}
+	m.AddAttr("end-of-candidates", "")
+	return nil
+}
+
+// webrtcAttributes are what a WebRTC m-line carries that a plain RTP phone
+// must not see.
+var webrtcAttributes = map[string]bool{
+	"fingerprint": true, "setup": true, "tls-id": true, "dtls-id": true,
+}
+
+func removeWebRTCAttrs(m *sdp.Media) {
+	m.RemoveAttrFunc(func(name, _ string) bool { return iceAttributes[name] || webrtcAttributes[name] })
+}
+
+// isDTLSProfile reports whether an m= protocol runs over DTLS.
+func isDTLSProfile(proto string) bool { return strings.Contains(proto, "TLS") }
