@@ -271,7 +271,13 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 	sessConn, hasSessConn := s.Connection()
 	sessionICE := s.HasAttr("ice-ufrag")
 	usesSessConn := false
-	webrtc := false    // ICE/DTLS terminated on some m-line
+	webrtc := false      // ICE/DTLS terminated on some m-line
+	iceLite := false     // ngrelay's ICE (lite) is offered or answered
+	var rtcMids []string // mids of the m-lines given ngrelay's ICE/DTLS
+	offerBundled := false
+	for _, v := range s.Attrs("group") {
+		offerBundled = offerBundled || strings.HasPrefix(v, "BUNDLE")
+	}
 	var out netip.Addr // the address announced in the rewritten SDP
 	for i, m := range s.Media {
 		mf := sd.from.Media(i)
@@ -451,18 +457,21 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		stripICE(m)
 		switch {
 		case terminateFrom:
-			rtc := h.rtcFor(sd.call, mf, !isOffer, req.ICELite != "")
+			rtc := h.rtcFor(sd.call, mf, !isOffer, true)
 			if err := rtc.setRemote(s, m, mf.Local(), isOffer, req); err != nil {
 				return "", err
 			}
 			removeWebRTCAttrs(m)
 			webrtc = true
 		case terminateTo:
-			rtc := h.rtcFor(sd.call, mt, isOffer, req.ICELite != "")
+			rtc := h.rtcFor(sd.call, mt, isOffer, true)
 			if err := rtc.writeLocal(m, i, isOffer, req, local.Advertise); err != nil {
 				return "", err
 			}
-			webrtc = true
+			webrtc, iceLite = true, true
+			if mid, ok := m.Attr("mid"); ok {
+				rtcMids = append(rtcMids, mid)
+			}
 		}
 	}
 	sd.from.TrimMedias(len(s.Media))
@@ -487,6 +496,18 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		s.RemoveAttrFunc(func(name, value string) bool {
 			return webrtcAttributes[name] || name == "group" && strings.HasPrefix(value, "BUNDLE")
 		})
+	}
+	if len(rtcMids) == 1 && (isOffer || offerBundled) {
+		// A single WebRTC m-line is its own BUNDLE group: browsers that
+		// insist on BUNDLE (max-bundle) accept it. Several m-lines each
+		// keep their own transport (ngrelay does not demultiplex a
+		// bundle), so they are not grouped.
+		s.AddAttr("group", "BUNDLE "+rtcMids[0])
+	}
+	if iceLite {
+		// ngrelay is an ICE-lite agent (RFC 8445 2.5): it is reachable at
+		// its host candidates and lets the browser nominate.
+		s.AddAttr("ice-lite", "")
 	}
 	if req.Flags["loop-protect"] {
 		s.AddAttr(loopMarker, h.instanceID)

@@ -30,6 +30,8 @@ type mediaSDES struct {
 type mediaState struct {
 	sdes mediaSDES
 	rtc  *rtcSession
+	// mid is the a=mid the leg gave the m-line (WebRTC), for answers.
+	mid string
 }
 
 func state(m *relay.Media) *mediaState {

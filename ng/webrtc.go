@@ -104,6 +104,8 @@ func (r *rtcSession) run() {
 }
 
 func (r *rtcSession) stream(component int) *relay.Stream {
+	r.call.Lock()
+	defer r.call.Unlock()
 	if component == 2 && r.media.RTCP != nil && !r.media.RTCPMux {
 		return r.media.RTCP
 	}
@@ -173,6 +175,7 @@ func (r *rtcSession) startDTLS() {
 		r.log.Error("DTLS certificate", slog.Any("error", err))
 		return
 	}
+	rtp := r.media.RTP // the stream may be released with the call while DTLS closes
 	ep := dtls.New(dtls.Config{
 		Cert:               cert,
 		Role:               r.role,
@@ -185,7 +188,10 @@ func (r *rtcSession) startDTLS() {
 			if !to.IsValid() {
 				return fmt.Errorf("no DTLS peer yet")
 			}
-			return r.media.RTP.SendTo(pkt, to)
+			if rtp == nil {
+				return fmt.Errorf("media has no RTP stream")
+			}
+			return rtp.SendTo(pkt, to)
 		},
 		OnKeys: r.keyed,
 		OnFailure: func(err error) {
@@ -248,6 +254,9 @@ func (r *rtcSession) setRemote(s *sdp.Session, m *sdp.Media, la *relay.LocalAddr
 		}
 	}
 	setup, _ := attr("setup")
+	if mid, ok := m.Attr("mid"); ok {
+		state(r.media).mid = mid
+	}
 	r.mu.Lock()
 	changed := r.ep != nil && !sameFingerprints(r.remoteFPs, fps)
 	r.remoteFPs = fps
@@ -316,14 +325,18 @@ func (r *rtcSession) writeLocal(m *sdp.Media, index int, offer bool, req *Reques
 	removeWebRTCAttrs(m)
 	m.RemoveAttr("crypto")
 	creds := r.agent.Local()
-	if _, ok := m.Attr("mid"); !ok && (req.Flags["generate-mid"] || offer) {
-		m.AddAttr("mid", fmt.Sprint(index))
+	if _, ok := m.Attr("mid"); !ok {
+		st := state(r.media)
+		switch {
+		case !offer && st.mid != "":
+			// an answer carries the mid the browser offered (RFC 8843)
+			m.AddAttr("mid", st.mid)
+		case req.Flags["generate-mid"] || offer:
+			m.AddAttr("mid", fmt.Sprint(index))
+		}
 	}
 	m.AddAttr("ice-ufrag", creds.Ufrag)
 	m.AddAttr("ice-pwd", creds.Pwd)
-	if req.ICELite == "forward" || req.ICELite == "backward" || req.ICELite == "both" || req.Flags["ice-lite"] {
-		m.AddAttr("ice-lite", "")
-	}
 	m.AddAttr("fingerprint", "sha-256 "+fp)
 	setup := "actpass"
 	if !offer {
@@ -332,9 +345,6 @@ func (r *rtcSession) writeLocal(m *sdp.Media, index int, offer bool, req *Reques
 		r.mu.Unlock()
 	}
 	m.AddAttr("setup", setup)
-	if r.media.RTCPMux {
-		m.AddAttr("rtcp-mux", "")
-	}
 	if s := r.media.RTP; s != nil {
 		m.AddAttr("candidate", ice.HostCandidate(netip.AddrPortFrom(adv, uint16(s.LocalPort())), 1, 65535).String())
 	}

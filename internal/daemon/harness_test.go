@@ -3,9 +3,11 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +42,11 @@ func startDaemon(t *testing.T, mutate func(*config.Config)) *testDaemon {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	d, err := Start(context.Background(), cfg, nil, nil)
+	var log *slog.Logger
+	if os.Getenv("NGRELAY_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	d, err := Start(context.Background(), cfg, log, nil)
 	if err != nil {
 		t.Fatalf("start daemon: %v", err)
 	}
