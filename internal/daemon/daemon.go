@@ -12,7 +12,6 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/ngrelay/ngrelay/internal/config"
 	"github.com/ngrelay/ngrelay/internal/metrics"
 	"github.com/ngrelay/ngrelay/ng"
+	"github.com/ngrelay/ngrelay/ng/rtpp"
 	"github.com/ngrelay/ngrelay/relay"
 )
 
@@ -39,11 +39,15 @@ type Daemon struct {
 	SyslogLevel *atomic.Int32
 	CLI         *cli.Server
 	Metrics     *metrics.Metrics
+	// RTPP serves the legacy rtpproxy protocol (--listen-udp/--listen-tcp).
+	RTPP *rtpp.Server
 
 	ngUDP  []*net.UDPConn
 	ngTCP  []net.Listener
 	cliLn  []net.Listener
 	httpLn []net.Listener
+	rtppU  []*net.UDPConn
+	rtppT  []net.Listener
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -64,9 +68,6 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog
 	if level == nil {
 		level = new(slog.LevelVar)
 		level.Set(SlogLevel(cfg.LogLevel))
-	}
-	if err := checkImplemented(cfg); err != nil {
-		return nil, err
 	}
 	ifs := make([]relay.InterfaceConfig, 0, len(cfg.Interfaces))
 	for _, i := range cfg.Interfaces {
@@ -99,6 +100,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog
 	d.Metrics = metrics.New(eng, h)
 	d.Metrics.Log = log
 	h.SetObserver(d.Metrics.ObserveCommand)
+	d.RTPP = rtpp.NewServer(eng, cfg.PromptDir, log)
+	d.RTPP.SetMaxSessions(cfg.MaxSessions)
+	d.RTPP.SetObserver(d.Metrics.ObserveCommand)
 	ctx, d.cancel = context.WithCancel(ctx)
 
 	for _, ap := range cfg.ListenNG {
@@ -124,6 +128,30 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog
 			return nil, fmt.Errorf("--listen-cli=%s: %w", ap, err)
 		}
 		d.cliLn = append(d.cliLn, l)
+	}
+	for _, ap := range cfg.ListenUDP {
+		c, err := net.ListenUDP(udpNetwork(ap), net.UDPAddrFromAddrPort(ap))
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("--listen-udp=%s: %w", ap, err)
+		}
+		d.rtppU = append(d.rtppU, c)
+	}
+	for _, ap := range cfg.ListenTCP {
+		l, err := net.ListenTCP(tcpNetwork(ap), net.TCPAddrFromAddrPort(ap))
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("--listen-tcp=%s: %w", ap, err)
+		}
+		d.rtppT = append(d.rtppT, l)
+	}
+	for _, c := range d.rtppU {
+		d.run(func() error { return d.RTPP.ServeUDP(ctx, c) })
+		log.Info("rtpproxy protocol listening", slog.String("udp", c.LocalAddr().String()))
+	}
+	for _, l := range d.rtppT {
+		d.run(func() error { return d.RTPP.ServeTCP(ctx, l) })
+		log.Info("rtpproxy protocol listening", slog.String("tcp", l.Addr().String()))
 	}
 	for _, ap := range cfg.ListenHTTP {
 		l, err := net.ListenTCP(tcpNetwork(ap), net.TCPAddrFromAddrPort(ap))
@@ -175,6 +203,7 @@ func (d *Daemon) ApplyReload(cfg config.Config) {
 	d.Engine.SetTimeouts(cfg.Timeout, cfg.SilentTimeout, cfg.FinalTimeout, cfg.OfferTimeout)
 	d.Engine.SetDeleteDelay(cfg.DeleteDelay)
 	d.Handler.SetMaxSessions(cfg.MaxSessions)
+	d.RTPP.SetMaxSessions(cfg.MaxSessions)
 	d.Level.Set(SlogLevel(cfg.LogLevel))
 	d.SyslogLevel.Store(int32(cfg.LogLevel))
 	d.Log.Info("configuration reloaded",
@@ -189,6 +218,7 @@ func (d *Daemon) ApplyReload(cfg config.Config) {
 // reports how many calls were still running when it returned.
 func (d *Daemon) Drain(ctx context.Context, grace time.Duration) int {
 	d.Handler.Drain()
+	d.RTPP.Drain()
 	n := d.Engine.NumCalls()
 	d.Log.Info("draining: no new calls", slog.Int("calls", n), slog.Duration("grace", grace))
 	deadline := time.NewTimer(grace)
@@ -222,6 +252,15 @@ func (d *Daemon) CLIAddrs() []netip.AddrPort {
 	var out []netip.AddrPort
 	for _, l := range d.cliLn {
 		out = append(out, l.Addr().(*net.TCPAddr).AddrPort())
+	}
+	return out
+}
+
+// RTPPAddrs returns the bound rtpproxy-protocol UDP addresses.
+func (d *Daemon) RTPPAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, c := range d.rtppU {
+		out = append(out, c.LocalAddr().(*net.UDPAddr).AddrPort())
 	}
 	return out
 }
@@ -262,6 +301,12 @@ func (d *Daemon) Close() error {
 	for _, l := range d.httpLn {
 		l.Close()
 	}
+	for _, c := range d.rtppU {
+		c.Close()
+	}
+	for _, l := range d.rtppT {
+		l.Close()
+	}
 	d.wg.Wait()
 	d.Engine.Close()
 	d.errMu.Lock()
@@ -286,27 +331,4 @@ func tcpNetwork(ap netip.AddrPort) string {
 // WritePIDFile writes the process ID to path, replacing the file.
 func WritePIDFile(path string) error {
 	return os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
-}
-
-// checkImplemented refuses options that the configuration accepts but this
-// build of the daemon does not serve yet, so that nothing is silently left
-// out.
-func checkImplemented(cfg config.Config) error {
-	var missing []string
-	for _, o := range []struct {
-		name string
-		set  bool
-	}{
-		{"--listen-udp", len(cfg.ListenUDP) > 0},
-		{"--listen-tcp", len(cfg.ListenTCP) > 0},
-		{"--prompt-dir", cfg.PromptDir != ""},
-	} {
-		if o.set {
-			missing = append(missing, o.name)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("not implemented yet in this version of ngrelay: %s", strings.Join(missing, ", "))
-	}
-	return nil
 }

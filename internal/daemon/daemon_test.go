@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -432,12 +433,25 @@ func TestMaxSessionsRefusesNewCallsButKeepsExistingOnes(t *testing.T) {
 	expectPacket(t, c.b.rtp, p)
 }
 
-func TestOptionsNotServedYetAreRefusedAtStart(t *testing.T) {
+func TestRtpproxyProtocolListenerServes(t *testing.T) {
 	cfg := testConfig()
-	cfg.ListenUDP = cfg.ListenNG
-	_, err := Start(t.Context(), cfg, nil, nil)
-	if err == nil || !strings.Contains(err.Error(), "--listen-udp") {
-		t.Fatalf("Start with --listen-udp: err %v, want a refusal naming it", err)
+	cfg.ListenUDP = []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}
+	d, err := Start(t.Context(), cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	c, err := net.Dial("udp", d.RTPPAddrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("k1 V"))
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 128)
+	n, err := c.Read(buf)
+	if err != nil || strings.TrimSpace(string(buf[:n])) != "k1 20040107" {
+		t.Fatalf("V reply %q, %v", buf[:n], err)
 	}
 }
 
