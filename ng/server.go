@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"github.com/ngrelay/ngrelay/ng/internal/replycache"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -28,7 +29,7 @@ const (
 type Server struct {
 	h     *Handler
 	log   *slog.Logger
-	cache *replyCache
+	cache *replycache.Cache
 	wg    sync.WaitGroup
 }
 
@@ -37,7 +38,7 @@ func NewServer(h *Handler, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{h: h, log: log, cache: newReplyCache(cacheTTL, cacheEntries)}
+	return &Server{h: h, log: log, cache: replycache.New(cacheTTL, cacheEntries)}
 }
 
 // Process executes one framed message from peer and returns the framed
@@ -56,7 +57,7 @@ func (s *Server) Process(peer string, datagram []byte) []byte {
 }
 
 func (s *Server) process(peer string, msg framing.Message) []byte {
-	if cached, inFlight := s.cache.begin(peer, msg.Cookie); cached != nil {
+	if cached, inFlight := s.cache.Begin(peer, msg.Cookie); cached != nil {
 		return cached
 	} else if inFlight {
 		return nil
@@ -76,7 +77,7 @@ func (s *Server) process(peer string, msg framing.Message) []byte {
 	} else {
 		out = s.encode(msg.Cookie, msg.JSON, s.h.HandleFrom(proxyHost(peer), req))
 	}
-	s.cache.finish(peer, msg.Cookie, out)
+	s.cache.Finish(peer, msg.Cookie, out)
 	return out
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/ngrelay/ngrelay/ng/internal/replycache"
 	"io"
 	"log/slog"
 	"net"
@@ -34,7 +35,7 @@ type Server struct {
 	engine    *relay.Engine
 	log       *slog.Logger
 	promptDir string
-	cache     *replyCache
+	cache     *replycache.Cache
 	now       func() time.Time
 	wg        sync.WaitGroup
 
@@ -59,7 +60,7 @@ func NewServer(engine *relay.Engine, promptDir string, log *slog.Logger) *Server
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{engine: engine, log: log, promptDir: promptDir, cache: newReplyCache(cacheTTL, cacheEntries), now: time.Now}
+	s := &Server{engine: engine, log: log, promptDir: promptDir, cache: replycache.New(cacheTTL, cacheEntries), now: time.Now}
 	s.maxSessions.Store(-1)
 	return s
 }
@@ -91,7 +92,7 @@ func (s *Server) Process(peer string, msg []byte) []byte {
 		return nil
 	}
 	if peer != "" {
-		if cached, inFlight := s.cache.begin(peer, req.Cookie); cached != nil {
+		if cached, inFlight := s.cache.Begin(peer, req.Cookie); cached != nil {
 			s.Stats.Retransmits.Add(1)
 			return cached
 		} else if inFlight {
@@ -117,7 +118,7 @@ func (s *Server) Process(peer string, msg []byte) []byte {
 	out = append(out, body...)
 	out = append(out, '\n')
 	if peer != "" {
-		s.cache.finish(peer, req.Cookie, out)
+		s.cache.Finish(peer, req.Cookie, out)
 	}
 	return out
 }

@@ -1,15 +1,18 @@
-package rtpp
+// Package replycache remembers the replies of control protocols (NG and
+// rtpproxy) by peer and cookie, so that a retransmitted request is answered
+// again without being executed twice.
+package replycache
 
 import (
 	"sync"
 	"time"
 )
 
-// replyCache remembers the reply to each (peer, cookie) for a while, so
+// Cache remembers the reply to each (peer, cookie) for a while, so
 // that a retransmitted command is answered again without being executed
 // twice. A command being executed is marked in flight: its retransmissions
 // are dropped (the proxy retransmits again and then gets the cached reply).
-type replyCache struct {
+type Cache struct {
 	mu      sync.Mutex
 	ttl     time.Duration
 	max     int
@@ -25,14 +28,15 @@ type cacheEntry struct {
 	expires time.Time
 }
 
-func newReplyCache(ttl time.Duration, max int) *replyCache {
-	return &replyCache{ttl: ttl, max: max, entries: map[cacheKey]*cacheEntry{}, now: time.Now}
+// New returns a cache keeping replies for ttl, at most max entries.
+func New(ttl time.Duration, max int) *Cache {
+	return &Cache{ttl: ttl, max: max, entries: map[cacheKey]*cacheEntry{}, now: time.Now}
 }
 
-// begin looks the command up: it returns the cached reply if there is one,
+// Begin looks the command up: it returns the cached reply if there is one,
 // inFlight if the same command is being executed, or neither, and then the
 // caller executes it and calls finish.
-func (c *replyCache) begin(peer, cookie string) (reply []byte, inFlight bool) {
+func (c *Cache) Begin(peer, cookie string) (reply []byte, inFlight bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
@@ -50,8 +54,8 @@ func (c *replyCache) begin(peer, cookie string) (reply []byte, inFlight bool) {
 	return nil, false
 }
 
-// finish stores the reply of an executed command; a nil reply forgets it.
-func (c *replyCache) finish(peer, cookie string, reply []byte) {
+// Finish stores the reply of an executed command; a nil reply forgets it.
+func (c *Cache) Finish(peer, cookie string, reply []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k := cacheKey{peer, cookie}
@@ -66,7 +70,7 @@ func (c *replyCache) finish(peer, cookie string, reply []byte) {
 }
 
 // expire drops the entries past their time. c.mu is held.
-func (c *replyCache) expire(now time.Time) {
+func (c *Cache) expire(now time.Time) {
 	n := 0
 	for n < len(c.order) {
 		e, ok := c.entries[c.order[n]]
@@ -83,7 +87,8 @@ func (c *replyCache) expire(now time.Time) {
 	}
 }
 
-func (c *replyCache) len() int {
+// Len is the number of entries.
+func (c *Cache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.entries)
