@@ -274,11 +274,8 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 	webrtc := false      // ICE/DTLS terminated on some m-line
 	iceLite := false     // ngrelay's ICE (lite) is offered or answered
 	var rtcMids []string // mids of the m-lines given ngrelay's ICE/DTLS
-	offerBundled := false
-	for _, v := range s.Attrs("group") {
-		offerBundled = offerBundled || strings.HasPrefix(v, "BUNDLE")
-	}
-	var out netip.Addr // the address announced in the rewritten SDP
+	rtcBundled := false  // the browser bundled it in its offer
+	var out netip.Addr   // the address announced in the rewritten SDP
 	for i, m := range s.Media {
 		mf := sd.from.Media(i)
 		mt := sd.to.Media(i)
@@ -471,6 +468,7 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 			webrtc, iceLite = true, true
 			if mid, ok := m.Attr("mid"); ok {
 				rtcMids = append(rtcMids, mid)
+				rtcBundled = rtcBundled || state(mt).bundled
 			}
 		}
 	}
@@ -497,7 +495,7 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 			return webrtcAttributes[name] || name == "group" && strings.HasPrefix(value, "BUNDLE")
 		})
 	}
-	if len(rtcMids) == 1 && (isOffer || offerBundled) {
+	if len(rtcMids) == 1 && (isOffer || rtcBundled) {
 		// A single WebRTC m-line is its own BUNDLE group: browsers that
 		// insist on BUNDLE (max-bundle) accept it. Several m-lines each
 		// keep their own transport (ngrelay does not demultiplex a

@@ -30,8 +30,10 @@ type mediaSDES struct {
 type mediaState struct {
 	sdes mediaSDES
 	rtc  *rtcSession
-	// mid is the a=mid the leg gave the m-line (WebRTC), for answers.
-	mid string
+	// mid is the a=mid the leg gave the m-line (WebRTC), for answers;
+	// bundled says that the leg's SDP put it in a BUNDLE group.
+	mid     string
+	bundled bool
 }
 
 func state(m *relay.Media) *mediaState {

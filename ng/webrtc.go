@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -255,7 +256,14 @@ func (r *rtcSession) setRemote(s *sdp.Session, m *sdp.Media, la *relay.LocalAddr
 	}
 	setup, _ := attr("setup")
 	if mid, ok := m.Attr("mid"); ok {
-		state(r.media).mid = mid
+		st := state(r.media)
+		st.mid = mid
+		st.bundled = false
+		for _, g := range s.Attrs("group") {
+			if f := strings.Fields(g); len(f) > 1 && f[0] == "BUNDLE" && slices.Contains(f[1:], mid) {
+				st.bundled = true
+			}
+		}
 	}
 	r.mu.Lock()
 	changed := r.ep != nil && !sameFingerprints(r.remoteFPs, fps)

@@ -164,7 +164,7 @@ func TestBrowserOffersPhoneAnswers(t *testing.T) {
 			r = td.cmd(t, "command", "answer", "call-id", "rtc-"+name, "from-tag", "browser", "to-tag", "phone", "sdp", phone.sdp())
 			mustOK(t, r)
 			toBrowser, _ := r.GetString("sdp")
-			for _, want := range []string{"UDP/TLS/RTP/SAVPF", "a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:sha-256 ", "a=candidate:", "a=rtcp-mux"} {
+			for _, want := range []string{"UDP/TLS/RTP/SAVPF", "a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:sha-256 ", "a=candidate:", "a=rtcp-mux", "a=ice-lite", "a=group:BUNDLE 0", "a=mid:0"} {
 				if !strings.Contains(toBrowser, want) {
 					t.Fatalf("the browser's answer lacks %q:\n%s", want, toBrowser)
 				}
