@@ -134,7 +134,7 @@ func TestUnitSettings(t *testing.T) {
 	u := unitSettings(t)
 	for k, want := range map[string]string{
 		"Type":                    "notify",
-		"ExecStart":               binPath + " --config-file=" + confPath,
+		"ExecStart":               binPath + " --config-file=" + confPath + " --log-stderr",
 		"ExecReload":              "/bin/kill -HUP $MAINPID",
 		"Restart":                 "on-failure",
 		"User":                    "ngrelay",
