@@ -276,6 +276,12 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 	var rtcMids []string // mids of the m-lines given ngrelay's ICE/DTLS
 	rtcBundled := false  // the browser bundled it in its offer
 	var out netip.Addr   // the address announced in the rewritten SDP
+	// Plain twins of SDES m-lines in a legacy best-effort SRTP offer
+	// (OSRTP accept): offered rejected, without ports.
+	var legacyTwins []bool
+	if isOffer {
+		legacyTwins = legacyOSRTPAlternatives(&sdesOpts, s)
+	}
 	for i, m := range s.Media {
 		mf := sd.from.Media(i)
 		mt := sd.to.Media(i)
@@ -287,6 +293,16 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		}
 		if req.TransportProtocol != "" && isOffer && strings.Contains(m.Proto, "RTP") {
 			mt.Proto = req.TransportProtocol
+		}
+		if legacyTwins != nil && legacyTwins[i] {
+			// The SDES m-line next to it carries the stream.
+			mf.Release()
+			mt.Release()
+			mf.SetEndpoints(netip.AddrPort{}, netip.AddrPort{})
+			m.SetPort(0)
+			m.RemoveAttr("rtcp")
+			stripICE(m)
+			continue
 		}
 		// A WebRTC data channel has nothing to talk to on a plain RTP
 		// side: reject it there (port 0), as rtpengine does.
@@ -319,6 +335,10 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 			// back) but sends nothing.
 			mf.SetEndpoints(netip.AddrPort{}, netip.AddrPort{})
 			m.SetPort(0)
+			if !isOffer && mt.Proto != "" {
+				// answer in the offerer's profile (rtpengine does)
+				m.SetProto(mt.Proto)
+			}
 			stripICE(m)
 			continue
 		}
