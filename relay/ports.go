@@ -86,29 +86,30 @@ func (p *PortPool) Allocate(tryBind func(rtpPort int) error) (int, error) {
 	for {
 		p.mu.Lock()
 		p.release(p.now())
+		idx := -1
 		if p.free == 0 && tried < len(p.inUse) && len(p.quarantine) > 0 {
 			// Exhausted but for quarantined pairs: end the oldest one's
-			// quarantine early rather than refuse the call.
-			q := p.quarantine[0]
+			// quarantine early rather than refuse the call, and take it
+			// (it stays marked in use).
+			idx = p.quarantine[0].pair
 			p.quarantine = p.quarantine[1:]
-			p.inUse[q.pair] = false
-			p.free++
 			p.overrides++
-		}
-		if p.free == 0 || tried >= len(p.inUse) {
+		} else if p.free == 0 || tried >= len(p.inUse) {
 			p.mu.Unlock()
 			if lastErr != nil {
 				return 0, fmt.Errorf("%w (last bind error: %v)", ErrNoPorts, lastErr)
 			}
 			return 0, ErrNoPorts
 		}
-		idx := p.next
-		for p.inUse[idx] {
-			idx = (idx + 1) % len(p.inUse)
+		if idx < 0 {
+			idx = p.next
+			for p.inUse[idx] {
+				idx = (idx + 1) % len(p.inUse)
+			}
+			p.inUse[idx] = true
+			p.free--
+			p.next = (idx + 1) % len(p.inUse)
 		}
-		p.inUse[idx] = true
-		p.free--
-		p.next = (idx + 1) % len(p.inUse)
 		p.mu.Unlock()
 
 		port := p.min + 2*idx
