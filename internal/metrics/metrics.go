@@ -80,6 +80,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -158,6 +159,13 @@ func New(engine *relay.Engine, handler *ng.Handler) *Metrics {
 		w.Header().Set("Cache-Control", "no-store")
 		io.WriteString(w, "pong")
 	})
+	// Go's profiler, for operators measuring where the time goes
+	// (ngrelay only: `go tool pprof http://HOST:PORT/debug/pprof/profile`).
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	m.handler = mux
 	return m
 }
