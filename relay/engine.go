@@ -304,15 +304,24 @@ func (e *Engine) freePair(rtp, rtcp *Stream) {
 // WorkerStats returns the forwarding workers' counters.
 func (e *Engine) WorkerStats() []WorkerStats { return e.plane.stats() }
 
+// reapInterval is how often removed sockets are checked for closing.
+const reapInterval = 50 * time.Millisecond
+
 // janitor ends calls whose time is up.
 func (e *Engine) janitor(ctx context.Context) {
 	defer close(e.done)
 	t := time.NewTicker(e.cfg.Load().TickInterval)
 	defer t.Stop()
+	// Removed sockets are closed, and their ports returned, soon after
+	// the workers move on, so that call churn does not hold ports.
+	r := time.NewTicker(reapInterval)
+	defer r.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-r.C:
+			e.plane.reap()
 		case <-t.C:
 			now := e.now()
 			e.expire(now)
