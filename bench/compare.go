@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ngrelay/ngrelay/crypto/srtp"
 	"golang.org/x/sys/unix"
 )
 
@@ -65,7 +66,12 @@ type CompareConfig struct {
 	// QuietBusy (a fraction of all CPUs, default 0.15).
 	QuietWait time.Duration
 	QuietBusy float64
-	Progress  io.Writer
+	// SRTP, when set, adds a second pass of the loads, after the plain
+	// pass, with B's leg of every call SRTP with this suite (see
+	// SteadyConfig.SRTP). SRTPOnly skips the plain pass.
+	SRTP     srtp.Suite
+	SRTPOnly bool
+	Progress io.Writer
 }
 
 // WaitQuiet waits up to maxWait until the machine's busy CPU, sampled
@@ -143,7 +149,9 @@ type RelayInfo struct {
 
 // CompareLoad is one load against each relay.
 type CompareLoad struct {
-	Load    Load            `json:"load"`
+	Load Load `json:"load"`
+	// SRTP is the suite of B's leg, or empty for plain RTP.
+	SRTP    string          `json:"srtp,omitempty"`
 	Results []*SteadyResult `json:"results"` // one per relay, in Relays order; nil when it failed
 	Errors  []string        `json:"errors,omitempty"`
 	// BusyBefore is the machine's busy CPU (percent of all CPUs) in the
@@ -242,55 +250,17 @@ func RunCompare(cfg CompareConfig) (*CompareResult, error) {
 		}
 	}
 
-	for _, ld := range cfg.Loads {
-		cl := CompareLoad{Load: ld, Results: make([]*SteadyResult, len(relays))}
-		for i, rc := range relays {
-			if cfg.QuietWait > 0 {
-				busy, ok := WaitQuiet(cfg.QuietWait, cfg.QuietBusy)
-				cl.BusyBefore = append(cl.BusyBefore, 100*busy)
-				if !ok {
-					logf("machine still %.0f%% busy after waiting %v; running anyway", 100*busy, cfg.QuietWait)
-				}
-			}
-			logf("%s: %s calls x pps for %v ...", rc.Name, ld, cfg.Warmup+cfg.Duration)
-			rc.LogName = fmt.Sprintf("%s-%s", rc.Name, ld)
-			r, err := StartRelay(rc)
-			if err != nil {
-				cl.Errors = append(cl.Errors, err.Error())
-				logf("  %v", err)
-				continue
-			}
-			sr, err := RunSteady(SteadyConfig{
-				Target: r.Target(), Calls: ld.Calls, NGClients: cfg.NGClients,
-				Traffic: TrafficConfig{
-					PPS: ld.PPS, Size: cfg.Size, Warmup: cfg.Warmup, Duration: cfg.Duration,
-					Threads: max(len(cfg.GenCPUs), 1), CPUs: cfg.GenCPUs,
-				},
-			})
-			if r.Exited() {
-				err = fmt.Errorf("%s exited during the run: %v\n%s", r.Name, err, tail(r.LogPath))
-			}
-			if serr := r.Stop(); serr != nil && err == nil {
-				err = serr
-			}
-			if err != nil {
-				cl.Errors = append(cl.Errors, fmt.Sprintf("%s: %v", r.Name, err))
-				logf("  %s: %v", r.Name, err)
-				continue
-			}
-			cl.Results[i] = sr
-			logf("  offered %.0f/s delivered %.0f/s loss %.3f%% p50 %.0f us p99 %.0f us relay %.2f us/pkt machine %.2f us/pkt",
-				sr.OfferedPPS, sr.DeliveredPPS, sr.LossPct, sr.Latency.P50, sr.Latency.P99, sr.RelayCPUPerPktUs, sr.MachineCPUPerPktUs)
-			for _, w := range sr.Warnings {
-				logf("  ! %s", w)
-			}
+	var passes []srtp.Suite
+	if cfg.SRTP == 0 || !cfg.SRTPOnly {
+		passes = append(passes, 0)
+	}
+	if cfg.SRTP != 0 {
+		passes = append(passes, cfg.SRTP)
+	}
+	for _, suite := range passes {
+		for _, ld := range cfg.Loads {
+			res.Loads = append(res.Loads, runCompareLoad(cfg, relays, ld, suite, logf))
 		}
-		if a, b := cl.Results[0], cl.Results[1]; a != nil && b != nil {
-			cl.RelayCPURatio = ratio(a.RelayCPUPerPktUs, b.RelayCPUPerPktUs)
-			cl.MachineCPURatio = ratio(a.MachineCPUPerPktUs, b.MachineCPUPerPktUs)
-			cl.P99Ratio = ratio(a.Latency.P99, b.Latency.P99)
-		}
-		res.Loads = append(res.Loads, cl)
 	}
 
 	if cfg.SetupClients > 0 && cfg.SetupDuration > 0 {
@@ -329,4 +299,65 @@ func RunCompare(cfg CompareConfig) (*CompareResult, error) {
 	}
 	res.LoadAvgEnd, _ = LoadAvg()
 	return res, nil
+}
+
+// runCompareLoad runs one load against each relay, each on a fresh
+// process.
+func runCompareLoad(cfg CompareConfig, relays []RelayConfig, ld Load, suite srtp.Suite, logf func(string, ...any)) CompareLoad {
+	cl := CompareLoad{Load: ld, Results: make([]*SteadyResult, len(relays))}
+	mode := ""
+	if suite != 0 {
+		cl.SRTP = suite.Name()
+		mode = ", leg B " + suite.Name()
+	}
+	for i, rc := range relays {
+		if cfg.QuietWait > 0 {
+			busy, ok := WaitQuiet(cfg.QuietWait, cfg.QuietBusy)
+			cl.BusyBefore = append(cl.BusyBefore, 100*busy)
+			if !ok {
+				logf("machine still %.0f%% busy after waiting %v; running anyway", 100*busy, cfg.QuietWait)
+			}
+		}
+		logf("%s: %s calls x pps%s for %v ...", rc.Name, ld, mode, cfg.Warmup+cfg.Duration)
+		rc.LogName = fmt.Sprintf("%s-%s", rc.Name, ld)
+		if suite != 0 {
+			rc.LogName += "-srtp"
+		}
+		r, err := StartRelay(rc)
+		if err != nil {
+			cl.Errors = append(cl.Errors, err.Error())
+			logf("  %v", err)
+			continue
+		}
+		sr, err := RunSteady(SteadyConfig{
+			Target: r.Target(), Calls: ld.Calls, NGClients: cfg.NGClients, SRTP: suite,
+			Traffic: TrafficConfig{
+				PPS: ld.PPS, Size: cfg.Size, Warmup: cfg.Warmup, Duration: cfg.Duration,
+				Threads: max(len(cfg.GenCPUs), 1), CPUs: cfg.GenCPUs,
+			},
+		})
+		if r.Exited() {
+			err = fmt.Errorf("%s exited during the run: %v\n%s", r.Name, err, tail(r.LogPath))
+		}
+		if serr := r.Stop(); serr != nil && err == nil {
+			err = serr
+		}
+		if err != nil {
+			cl.Errors = append(cl.Errors, fmt.Sprintf("%s: %v", r.Name, err))
+			logf("  %s: %v", r.Name, err)
+			continue
+		}
+		cl.Results[i] = sr
+		logf("  offered %.0f/s delivered %.0f/s loss %.3f%% p50 %.0f us p99 %.0f us relay %.2f us/pkt machine %.2f us/pkt gen CPU %.0f%%",
+			sr.OfferedPPS, sr.DeliveredPPS, sr.LossPct, sr.Latency.P50, sr.Latency.P99, sr.RelayCPUPerPktUs, sr.MachineCPUPerPktUs, sr.GenCPUPct)
+		for _, w := range sr.Warnings {
+			logf("  ! %s", w)
+		}
+	}
+	if a, b := cl.Results[0], cl.Results[1]; a != nil && b != nil {
+		cl.RelayCPURatio = ratio(a.RelayCPUPerPktUs, b.RelayCPUPerPktUs)
+		cl.MachineCPURatio = ratio(a.MachineCPUPerPktUs, b.MachineCPUPerPktUs)
+		cl.P99Ratio = ratio(a.Latency.P99, b.Latency.P99)
+	}
+	return cl
 }

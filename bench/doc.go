@@ -16,4 +16,10 @@
 // socket's due packets with one sendmmsg (every endpoint has its own
 // connected, non-blocking UDP socket). The per-packet path does not
 // allocate.
+//
+// In SRTP mode (SteadyConfig.SRTP, -srtp SUITE) each call's B leg is
+// SDES-keyed RTP/SAVP while A stays plain, so the relay encrypts A->B and
+// decrypts B->A; the generator's B endpoints protect and unprotect in
+// place in the batch buffers, one crypto/srtp context per stream
+// direction, still without allocating per packet (see srtp.go).
 package bench

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ngrelay/ngrelay/crypto/srtp"
 	"golang.org/x/sys/unix"
 )
 
@@ -37,6 +38,13 @@ type endpoint struct {
 	rx                 SeqTracker // measured packets only
 	rxAll              uint64     // every datagram, warm-up included
 	mismatch           uint64     // datagrams of another stream
+
+	// SRTP (nil: plain RTP): srtpTx protects what the endpoint sends (its own
+	// key), srtpRx unprotects what it receives (the relay's key). Each is used
+	// in one direction only, by the endpoint's worker.
+	srtpTx, srtpRx *srtp.Context
+	srtpFailed     uint64 // datagrams that failed to unprotect (counted as lost)
+	srtpReplayed   uint64 // of which rejected as replays
 }
 
 // timing is the schedule shared by the workers of one run, in ns since
@@ -69,6 +77,8 @@ type worker struct {
 	sendErrors, recvErrs uint64
 	lastSendErr          unix.Errno
 	bad, noKernelTS      uint64
+	protectErrs          uint64 // packets SRTP could not protect (sent plain)
+	firstSRTPErr         string
 	lateSlots, latePkts  uint64
 	maxGap, maxLate      int64
 	measuredCPU          time.Duration // thread CPU during the measured window
@@ -238,7 +248,12 @@ func (w *worker) sendDue(now int64) {
 				ep.next += ep.period
 				k++
 			}
+			// The send time is taken before encrypting: the latency of an
+			// SRTP stream includes the generator's encryption of its batch.
 			sb.stamp(k, time.Now().UnixNano())
+			if ep.srtpTx != nil {
+				w.protect(ep, k)
+			}
 			r, e := sb.send(ep.fd, k)
 			w.sendCalls++
 			if e != 0 {
@@ -254,6 +269,41 @@ func (w *worker) sendDue(now int64) {
 			ep.sendFailed += uint64(k - r)
 		}
 	}
+}
+
+// protect encrypts packets 0..k-1 of the send batch in place with ep's
+// SRTP context. A packet that cannot be protected goes out plain, and its
+// receiver counts it as an SRTP failure.
+func (w *worker) protect(ep *endpoint, k int) {
+	sb := w.sb
+	for j := range k {
+		n, err := ep.srtpTx.ProtectRTP(sb.slot(j), sb.pktLen)
+		if err != nil {
+			w.protectErrs++
+			if w.firstSRTPErr == "" {
+				w.firstSRTPErr = "protect: " + err.Error()
+			}
+			continue
+		}
+		sb.protected(j, n)
+	}
+}
+
+// unprotect decrypts the SRTP datagram p in place with ep's context and
+// returns the RTP packet, or false (counted) if it does not authenticate.
+func (w *worker) unprotect(ep *endpoint, p []byte) ([]byte, bool) {
+	n, err := ep.srtpRx.UnprotectRTP(p, len(p))
+	if err != nil {
+		ep.srtpFailed++
+		if errors.Is(err, srtp.ErrReplay) {
+			ep.srtpReplayed++
+		}
+		if w.firstSRTPErr == "" {
+			w.firstSRTPErr = fmt.Sprintf("unprotect on the endpoint of stream %d: %v", ep.recvID, err)
+		}
+		return nil, false
+	}
+	return p[:n], true
 }
 
 // receive reads everything queued on endpoint i.
@@ -285,6 +335,12 @@ func (w *worker) account(ep *endpoint, n int) {
 		if trunc {
 			w.bad++
 			continue
+		}
+		if ep.srtpRx != nil {
+			var ok bool
+			if p, ok = w.unprotect(ep, p); !ok {
+				continue
+			}
 		}
 		pk, ok := parsePacket(p)
 		if !ok {
@@ -333,6 +389,9 @@ type trafficStats struct {
 	Duplicates, Reordered     uint64
 	Mismatch, Bad, NoKernelTS uint64
 	FirstMismatch             string
+	SRTPFailed, SRTPReplayed  uint64
+	SRTPProtectErrs           uint64
+	FirstSRTPErr              string
 	RecvErrors                uint64
 	SendCalls, RecvCalls      uint64
 	EpollCalls                uint64
@@ -343,8 +402,11 @@ type trafficStats struct {
 }
 
 // pair is the two connected sockets of one call: A sends stream 2i, B
-// stream 2i+1.
-type pair struct{ a, b int }
+// stream 2i+1. With SRTP, bTx and bRx are B's contexts (A stays plain).
+type pair struct {
+	a, b     int
+	bTx, bRx *srtp.Context
+}
 
 // runTraffic paces traffic on the calls' sockets. It calls atMeasure when
 // the measured window starts and atStop when it ends (from the calling
@@ -379,10 +441,14 @@ func runTraffic(pairs []pair, cfg TrafficConfig, atMeasure, atStop func()) (*tra
 		w := ws[i%threads]
 		for side, fd := range []int{p.a, p.b} {
 			id := uint32(2*i + side)
-			w.eps = append(w.eps, endpoint{
+			ep := endpoint{
 				fd: fd, sendID: id, recvID: id ^ 1, ssrc: ssrcBase + id*7919,
 				period: period, tsStep: tsStep, rtpTS: id * 1000,
-			})
+			}
+			if side == 1 {
+				ep.srtpTx, ep.srtpRx = p.bTx, p.bRx
+			}
+			w.eps = append(w.eps, ep)
 		}
 	}
 	tm := &timing{base: time.Now(), drain: cfg.Drain}
@@ -441,6 +507,12 @@ func runTraffic(pairs []pair, cfg TrafficConfig, atMeasure, atStop func()) (*tra
 			st.Reordered += ep.rx.Reordered
 			st.RxAll += ep.rxAll
 			st.Mismatch += ep.mismatch
+			st.SRTPFailed += ep.srtpFailed
+			st.SRTPReplayed += ep.srtpReplayed
+		}
+		st.SRTPProtectErrs += w.protectErrs
+		if st.FirstSRTPErr == "" {
+			st.FirstSRTPErr = w.firstSRTPErr
 		}
 		st.SendErrors += w.sendErrors
 		if w.lastSendErr != 0 {

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ngrelay/ngrelay/crypto/srtp"
 	"github.com/ngrelay/ngrelay/ng"
 	"github.com/ngrelay/ngrelay/ng/bencode"
 )
@@ -32,6 +33,12 @@ func (c *callIDs) next() string { return c.prefix + strconv.FormatUint(c.n.Add(1
 
 // offerSDP is a plain RTP/AVP PCMU audio offer or answer naming addr.
 func offerSDP(addr netip.AddrPort, sessID uint64) string {
+	return audioSDP(addr, sessID, "RTP/AVP", "")
+}
+
+// audioSDP is a PCMU audio offer or answer naming addr, with the m= line's
+// protocol proto and, unless empty, one a=crypto line of value crypto.
+func audioSDP(addr netip.AddrPort, sessID uint64, proto, crypto string) string {
 	ip := addr.Addr().String()
 	var b strings.Builder
 	b.WriteString("v=0\r\n")
@@ -39,17 +46,35 @@ func offerSDP(addr netip.AddrPort, sessID uint64) string {
 	b.WriteString("s=ngrelay-bench\r\n")
 	fmt.Fprintf(&b, "c=IN IP4 %s\r\n", ip)
 	b.WriteString("t=0 0\r\n")
-	fmt.Fprintf(&b, "m=audio %d RTP/AVP 0\r\n", addr.Port())
+	fmt.Fprintf(&b, "m=audio %d %s 0\r\n", addr.Port(), proto)
 	b.WriteString("a=rtpmap:0 PCMU/8000\r\n")
 	b.WriteString("a=ptime:20\r\n")
 	b.WriteString("a=sendrecv\r\n")
+	if crypto != "" {
+		b.WriteString("a=crypto:" + crypto + "\r\n")
+	}
 	return b.String()
+}
+
+// audioMedia is what the generator reads of the first audio stream of an
+// SDP body.
+type audioMedia struct {
+	addr    netip.AddrPort
+	proto   string   // the m= line's transport protocol
+	cryptos []string // a=crypto values, in order
 }
 
 // sdpAudio returns the address of the first audio stream of sdp: the
 // media-level c= line if there is one, else the session-level one.
 func sdpAudio(sdp string) (netip.AddrPort, error) {
+	m, err := parseAudio(sdp)
+	return m.addr, err
+}
+
+// parseAudio parses the first audio stream of sdp.
+func parseAudio(sdp string) (audioMedia, error) {
 	var sessionAddr, mediaAddr string
+	var out audioMedia
 	port := -1
 	inAudio, seenMedia := false, false
 	for line := range strings.SplitSeq(sdp, "\n") {
@@ -61,29 +86,32 @@ func sdpAudio(sdp string) (netip.AddrPort, error) {
 			}
 			seenMedia = true
 			f := strings.Fields(line[2:])
-			if len(f) >= 2 && f[0] == "audio" && port < 0 {
+			if len(f) >= 3 && f[0] == "audio" && port < 0 {
 				p, err := strconv.Atoi(f[1])
 				if err != nil {
-					return netip.AddrPort{}, fmt.Errorf("sdp: bad m= line %q", line)
+					return out, fmt.Errorf("sdp: bad m= line %q", line)
 				}
 				port = p
+				out.proto = f[2]
 				inAudio = true
 			}
 		case strings.HasPrefix(line, "c="):
 			f := strings.Fields(line[2:])
 			if len(f) < 3 {
-				return netip.AddrPort{}, fmt.Errorf("sdp: bad c= line %q", line)
+				return out, fmt.Errorf("sdp: bad c= line %q", line)
 			}
 			if !seenMedia {
 				sessionAddr = f[2]
 			} else if inAudio {
 				mediaAddr = f[2]
 			}
+		case inAudio && strings.HasPrefix(line, "a=crypto:"):
+			out.cryptos = append(out.cryptos, strings.TrimSpace(line[len("a=crypto:"):]))
 		}
 	}
 done:
 	if port < 0 {
-		return netip.AddrPort{}, errors.New("sdp: no audio m= line")
+		return out, errors.New("sdp: no audio m= line")
 	}
 	a := mediaAddr
 	if a == "" {
@@ -91,9 +119,10 @@ done:
 	}
 	ip, err := netip.ParseAddr(strings.TrimSuffix(a, "/127"))
 	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("sdp: connection address %q: %w", a, err)
+		return out, fmt.Errorf("sdp: connection address %q: %w", a, err)
 	}
-	return netip.AddrPortFrom(ip, uint16(port)), nil
+	out.addr = netip.AddrPortFrom(ip, uint16(port))
+	return out, nil
 }
 
 func offerReq(callID, fromTag, sdp string) bencode.Value {
@@ -160,6 +189,9 @@ type call struct {
 	addrA, addrB       netip.AddrPort // the generator's endpoints
 	relayA, relayB     netip.AddrPort // where A sends (from the answer), where B sends (from the offer)
 	up                 bool           // offer and answer succeeded
+	// SRTP on B's leg: B protects with bTx (its own key, in its answer)
+	// and unprotects with bRx (the key the relay offered B).
+	bTx, bRx *srtp.Context
 }
 
 // NGStats are the NG requests of a phase.
@@ -213,8 +245,8 @@ func mergeRTTs(logs []*rttLog, calls int, elapsed time.Duration) NGStats {
 }
 
 // setupCalls runs offer and answer for every call with `clients` parallel
-// NG clients.
-func setupCalls(ngAddr string, calls []*call, clients int) (NGStats, error) {
+// NG clients. With a suite, B's leg is SRTP (see srtpOffer).
+func setupCalls(ngAddr string, calls []*call, clients int, suite srtp.Suite) (NGStats, error) {
 	clients = max(1, min(clients, len(calls)))
 	logs := make([]*rttLog, clients)
 	var next atomic.Int64
@@ -237,28 +269,48 @@ func setupCalls(ngAddr string, calls []*call, clients int) (NGStats, error) {
 					return
 				}
 				cl := calls[i]
-				rep, rtt, err := ngDo(c, offerReq(cl.id, cl.fromTag, offerSDP(cl.addrA, uint64(i)+1)))
+				req := offerReq(cl.id, cl.fromTag, offerSDP(cl.addrA, uint64(i)+1))
+				if suite.Valid() {
+					srtpOffer(&req, suite)
+				}
+				rep, rtt, err := ngDo(c, req)
 				if err != nil {
 					l.fail(err)
 					continue
 				}
 				l.offer = append(l.offer, rtt)
 				sdp, _ := rep.GetString("sdp")
-				if cl.relayB, err = sdpAudio(sdp); err != nil {
+				m, err := parseAudio(sdp)
+				if err != nil {
 					l.fail(fmt.Errorf("offer reply: %w", err))
 					continue
 				}
-				rep, rtt, err = ngDo(c, answerReq(cl.id, cl.fromTag, cl.toTag, offerSDP(cl.addrB, uint64(i)+1)))
+				cl.relayB = m.addr
+				answer := offerSDP(cl.addrB, uint64(i)+1)
+				if suite.Valid() {
+					crypto, err := cl.srtpAnswer(m, suite)
+					if err != nil {
+						l.fail(fmt.Errorf("offer reply: %w", err))
+						continue
+					}
+					answer = audioSDP(cl.addrB, uint64(i)+1, "RTP/SAVP", crypto)
+				}
+				rep, rtt, err = ngDo(c, answerReq(cl.id, cl.fromTag, cl.toTag, answer))
 				if err != nil {
 					l.fail(err)
 					continue
 				}
 				l.answer = append(l.answer, rtt)
 				sdp, _ = rep.GetString("sdp")
-				if cl.relayA, err = sdpAudio(sdp); err != nil {
+				if m, err = parseAudio(sdp); err != nil {
 					l.fail(fmt.Errorf("answer reply: %w", err))
 					continue
 				}
+				if suite.Valid() && (m.proto != "RTP/AVP" || len(m.cryptos) > 0) {
+					l.fail(fmt.Errorf("answer reply: A's leg is %s with %d a=crypto lines, want plain RTP/AVP", m.proto, len(m.cryptos)))
+					continue
+				}
+				cl.relayA = m.addr
 				cl.up = true
 				ok.Add(1)
 			}

@@ -31,6 +31,10 @@ func WriteSteady(w io.Writer, r *SteadyResult) {
 	}
 	fmt.Fprintf(w, "%s (pid %d): %d calls x %d pps x %d B payload, %d streams, %.1f s measured after %.1f s warm-up, %d generator thread(s) on CPUs %v\n",
 		relay, r.PID, r.Calls, r.PPS, r.Size, r.Streams, r.Seconds, r.Warmup, r.Threads, r.GenCPUs)
+	if r.SRTP != "" {
+		fmt.Fprintf(w, "  SRTP       leg A plain, leg B %s (SDES): the relay encrypts A->B and decrypts B->A; %d datagrams failed to unprotect at B (%d replays)\n",
+			r.SRTP, r.SRTPFailed, r.SRTPReplayed)
+	}
 	fmt.Fprintf(w, "  packets    offered %.0f/s, delivered %.0f/s, loss %.3f%% (%d sent, %d received); reordered %d, duplicates %d, misdelivered %d\n",
 		r.OfferedPPS, r.DeliveredPPS, r.LossPct, r.Offered, r.Received, r.Reordered, r.Duplicates, r.Mismatched)
 	fmt.Fprintf(w, "  latency    p50 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us (one way: send time to kernel receive timestamp)\n",
@@ -73,6 +77,9 @@ func WriteSetup(w io.Writer, r *SetupResult) {
 
 // WriteMax writes a max result for humans.
 func WriteMax(w io.Writer, r *MaxResult) {
+	if len(r.Steps) > 0 && r.Steps[0].SRTP != "" {
+		fmt.Fprintf(w, "SRTP: leg A plain, leg B %s\n", r.Steps[0].SRTP)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "calls\tpps\toffered/s\tdelivered/s\tloss %\tp50 us\tp99 us\trelay CPU %\trelay us/pkt\tgen CPU %\tgen limited\t")
 	for _, s := range r.Steps {
@@ -113,15 +120,19 @@ func WriteCompare(w io.Writer, r *CompareResult) {
 	for _, ri := range r.Relays {
 		fmt.Fprintf(w, "%s: %s (%s)\n", ri.Name, ri.Binary, firstLine(ri.Version))
 	}
-	fmt.Fprintf(w, "relays pinned to CPU %d, generator to CPUs %v; %.0f s measured after %.0f s warm-up per load, %d B payload, a fresh relay process per load\n\n",
+	fmt.Fprintf(w, "relays pinned to CPU %d, generator to CPUs %v; %.0f s measured after %.0f s warm-up per load, %d B payload, a fresh relay process per load\n",
 		r.RelayCPU, r.GenCPUs, r.Duration, r.Warmup, r.Size)
+	if suite := compareSRTP(r); suite != "" {
+		fmt.Fprintf(w, "loads marked srtp: leg A plain RTP/AVP, leg B RTP/SAVP %s keyed by SDES; the relay encrypts A->B and decrypts B->A, the generator the reverse\n", suite)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "load\trelay\toffered/s\tdelivered/s\tloss %\treord\tp50 us\tp99 us\trelay CPU %\trelay us/pkt\tmachine us/pkt\tRSS KiB/call\tgen CPU %\tnotes\t")
 	for _, l := range r.Loads {
 		for i, s := range l.Results {
 			name := r.Relays[i].Name
 			if s == nil {
-				fmt.Fprintf(tw, "%s\t%s\tfailed\t\t\t\t\t\t\t\t\t\t\t\t\n", l.Load, name)
+				fmt.Fprintf(tw, "%s\t%s\tfailed\t\t\t\t\t\t\t\t\t\t\t\t\n", l.label(), name)
 				continue
 			}
 			notes := ""
@@ -137,6 +148,9 @@ func WriteCompare(w io.Writer, r *CompareResult) {
 			if s.StealPct > 5 {
 				notes = strings.TrimSpace(notes + fmt.Sprintf(" steal %.0f%%", s.StealPct))
 			}
+			if s.SRTPFailed > 0 {
+				notes = strings.TrimSpace(notes + fmt.Sprintf(" srtp-fail %d", s.SRTPFailed))
+			}
 			if i < len(l.BusyBefore) && l.BusyBefore[i] >= 15 {
 				notes = strings.TrimSpace(notes + fmt.Sprintf(" not-quiet %.0f%%", l.BusyBefore[i]))
 			}
@@ -148,25 +162,26 @@ func WriteCompare(w io.Writer, r *CompareResult) {
 				p99 = fmt.Sprintf("%.0f", s.Latency.P99)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.3f\t%d\t%s\t%s\t%.0f\t%s\t%s\t%.1f\t%.0f\t%s\t\n",
-				l.Load, name, s.OfferedPPS, s.DeliveredPPS, s.LossPct, s.Reordered, p50, p99,
+				l.label(), name, s.OfferedPPS, s.DeliveredPPS, s.LossPct, s.Reordered, p50, p99,
 				s.RelayCPUPct, relayPkt, machPkt, s.RSSPerCallKiB, s.GenCPUPct, notes)
 		}
-		fmt.Fprintf(tw, "%s\tngrelay/rtpengine\t\t\t\t\t\t%s\t\t%s\t%s\t\t\t\t\n", l.Load, fmtRatio(l.P99Ratio), fmtRatio(l.RelayCPURatio), fmtRatio(l.MachineCPURatio))
+		fmt.Fprintf(tw, "%s\tngrelay/rtpengine\t\t\t\t\t\t%s\t\t%s\t%s\t\t\t\t\n", l.label(), fmtRatio(l.P99Ratio), fmtRatio(l.RelayCPURatio), fmtRatio(l.MachineCPURatio))
 	}
 	tw.Flush()
 	for _, l := range r.Loads {
 		for _, e := range l.Errors {
-			fmt.Fprintf(w, "  ! %s: %s\n", l.Load, e)
+			fmt.Fprintf(w, "  ! %s: %s\n", l.label(), e)
 		}
 		for i, s := range l.Results {
 			if s == nil {
 				continue
 			}
 			for _, x := range s.Warnings {
-				fmt.Fprintf(w, "  ! %s %s: %s\n", l.Load, r.Relays[i].Name, x)
+				fmt.Fprintf(w, "  ! %s %s: %s\n", l.label(), r.Relays[i].Name, x)
 			}
 		}
 	}
+	writeSRTPCost(w, r)
 	if len(r.Setup) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -199,4 +214,56 @@ func WriteCompare(w io.Writer, r *CompareResult) {
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
+}
+
+func (l CompareLoad) label() string {
+	if l.SRTP != "" {
+		return l.Load.String() + " srtp"
+	}
+	return l.Load.String()
+}
+
+// compareSRTP returns the suite of compare's SRTP pass, or "".
+func compareSRTP(r *CompareResult) string {
+	for _, l := range r.Loads {
+		if l.SRTP != "" {
+			return l.SRTP
+		}
+	}
+	return ""
+}
+
+// writeSRTPCost compares each relay's CPU per packet in the SRTP pass with
+// the plain pass of the same load, and the generator's CPU likewise.
+func writeSRTPCost(w io.Writer, r *CompareResult) {
+	plain := map[Load]CompareLoad{}
+	for _, l := range r.Loads {
+		if l.SRTP == "" {
+			plain[l.Load] = l
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	header := false
+	for _, l := range r.Loads {
+		p, ok := plain[l.Load]
+		if l.SRTP == "" || !ok {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(w)
+			fmt.Fprintln(tw, "SRTP cost\trelay\trelay us/pkt plain\trelay us/pkt srtp\tsrtp/plain\tsrtp-plain us\tgen CPU % plain\tgen CPU % srtp\t")
+			header = true
+		}
+		for i := range l.Results {
+			a, b := p.Results[i], l.Results[i]
+			if a == nil || b == nil || a.Received == 0 || b.Received == 0 {
+				fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t\n", l.Load, r.Relays[i].Name)
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%s\t%+.2f\t%.0f\t%.0f\t\n", l.Load, r.Relays[i].Name,
+				a.RelayCPUPerPktUs, b.RelayCPUPerPktUs, fmtRatio(ratio(b.RelayCPUPerPktUs, a.RelayCPUPerPktUs)),
+				b.RelayCPUPerPktUs-a.RelayCPUPerPktUs, a.GenCPUPct, b.GenCPUPct)
+		}
+	}
+	tw.Flush()
 }

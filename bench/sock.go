@@ -75,14 +75,24 @@ func connectUDP(fd int, to netip.AddrPort) error {
 }
 
 // sendBatch holds up to batchSize outgoing packets of one size and the
-// mmsghdrs pointing at them. Nothing is allocated after newSendBatch.
+// mmsghdrs pointing at them. Each packet has a slot of stride bytes, with
+// room after the packet for an SRTP tag. Nothing is allocated after
+// newSendBatch.
 type sendBatch struct {
 	msgs     []unix.Mmsghdr
 	iovs     []unix.Iovec
 	bufs     []byte
-	pktLen   int
+	pktLen   int // RTP packet length, header and payload
+	stride   int // bytes per packet slot
 	measured [batchSize]bool
+	// dirty marks slots whose packet was encrypted in place: the next
+	// fill restores the filler and the length.
+	dirty [batchSize]bool
 }
+
+// srtpRoom is the room kept after each outgoing packet for what SRTP
+// appends (a 16-byte tag at most with the suites used, no MKI).
+const srtpRoom = 32
 
 func newSendBatch(payload int) *sendBatch {
 	b := &sendBatch{
@@ -90,7 +100,8 @@ func newSendBatch(payload int) *sendBatch {
 		iovs:   make([]unix.Iovec, batchSize),
 		pktLen: rtpHeaderLen + payload,
 	}
-	b.bufs = make([]byte, batchSize*b.pktLen)
+	b.stride = b.pktLen + srtpRoom
+	b.bufs = make([]byte, batchSize*b.stride)
 	for i := range b.bufs {
 		b.bufs[i] = 0xff
 	}
@@ -105,11 +116,27 @@ func newSendBatch(payload int) *sendBatch {
 	return b
 }
 
+// packet returns the RTP packet of slot i.
 func (b *sendBatch) packet(i int) []byte {
-	return b.bufs[i*b.pktLen : (i+1)*b.pktLen : (i+1)*b.pktLen]
+	return b.bufs[i*b.stride : i*b.stride+b.pktLen : i*b.stride+b.pktLen]
 }
 
-// fill writes packet i of a stream.
+// slot returns the whole slot i: the packet and the room after it.
+func (b *sendBatch) slot(i int) []byte {
+	return b.bufs[i*b.stride : (i+1)*b.stride : (i+1)*b.stride]
+}
+
+// protected records that packet i was encrypted in place and is now n
+// bytes long.
+func (b *sendBatch) protected(i, n int) {
+	b.iovs[i].SetLen(n)
+	b.dirty[i] = true
+}
+
+// fill writes packet i of a stream. If the slot's previous packet was
+// encrypted in place, it first restores the payload's filler and the
+// plain length (the batch is shared by a worker's plain and SRTP
+// endpoints).
 func (b *sendBatch) fill(i int, stream, ssrc, seq, rtpTS uint32, measured bool) {
 	p := b.packet(i)
 	binary.BigEndian.PutUint16(p[2:], uint16(seq))
@@ -122,13 +149,20 @@ func (b *sendBatch) fill(i int, stream, ssrc, seq, rtpTS uint32, measured bool) 
 	} else {
 		p[offFlags] = 0
 	}
+	if b.dirty[i] {
+		for j := offFlags + 1; j < len(p); j++ {
+			p[j] = 0xff
+		}
+		b.iovs[i].SetLen(len(p))
+		b.dirty[i] = false
+	}
 	b.measured[i] = measured
 }
 
 // stamp writes the send time into packets 0..n-1.
 func (b *sendBatch) stamp(n int, ns int64) {
 	for i := range n {
-		ne.PutUint64(b.bufs[i*b.pktLen+offSendNs:], uint64(ns))
+		ne.PutUint64(b.bufs[i*b.stride+offSendNs:], uint64(ns))
 	}
 }
 

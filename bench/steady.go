@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/ngrelay/ngrelay/crypto/srtp"
 	"golang.org/x/sys/unix"
 )
 
@@ -50,15 +51,20 @@ type SteadyConfig struct {
 	// BusyThreshold is the CPU (in CPUs) used beyond relay and generator
 	// above which the machine is reported busy (default 0.25).
 	BusyThreshold float64
+	// SRTP, when set (non-zero), makes B's leg of every call SRTP with this
+	// suite, keyed by SDES; A's leg stays plain (see srtp.go).
+	SRTP srtp.Suite
 }
 
 // SteadyResult is the outcome of a steady load.
 type SteadyResult struct {
-	Relay    string  `json:"relay,omitempty"`
-	PID      int     `json:"pid,omitempty"`
-	Calls    int     `json:"calls"`
-	PPS      int     `json:"pps_per_stream"`
-	Size     int     `json:"payload_bytes"`
+	Relay string `json:"relay,omitempty"`
+	PID   int    `json:"pid,omitempty"`
+	Calls int    `json:"calls"`
+	PPS   int    `json:"pps_per_stream"`
+	Size  int    `json:"payload_bytes"`
+	// SRTP is the suite of B's SRTP leg, or empty for plain RTP on both.
+	SRTP     string  `json:"srtp,omitempty"`
 	Streams  int     `json:"streams"`
 	Seconds  float64 `json:"seconds"` // measured window
 	Warmup   float64 `json:"warmup_seconds"`
@@ -76,10 +82,15 @@ type SteadyResult struct {
 	Duplicates   uint64  `json:"duplicates"`
 	Mismatched   uint64  `json:"mismatched"` // datagrams of another stream
 	Bad          uint64  `json:"bad"`        // truncated or not ours
-	SendFailed   uint64  `json:"send_failed"`
-	SendErrors   uint64  `json:"send_errors"`
-	LastSendErr  string  `json:"last_send_error,omitempty"`
-	RecvErrors   uint64  `json:"recv_errors"`
+	// SRTPFailed counts datagrams B could not unprotect (authentication
+	// failed, replayed, malformed): lost, as a real endpoint would drop
+	// them. SRTPReplayed is those of them rejected as replays.
+	SRTPFailed   uint64 `json:"srtp_failed,omitempty"`
+	SRTPReplayed uint64 `json:"srtp_replayed,omitempty"`
+	SendFailed   uint64 `json:"send_failed"`
+	SendErrors   uint64 `json:"send_errors"`
+	LastSendErr  string `json:"last_send_error,omitempty"`
+	RecvErrors   uint64 `json:"recv_errors"`
 
 	Latency    Quantiles `json:"latency"` // one way, generator send to generator kernel receive
 	NoKernelTS uint64    `json:"no_kernel_timestamp"`
@@ -167,6 +178,12 @@ func RunSteady(cfg SteadyConfig) (*SteadyResult, error) {
 		Relay: t.Name, PID: t.PID, Calls: cfg.Calls, PPS: tc.PPS, Size: tc.Size,
 		Seconds: tc.Duration.Seconds(), Warmup: tc.Warmup.Seconds(), GenCPUs: tc.CPUs,
 	}
+	if cfg.SRTP != 0 {
+		if !cfg.SRTP.Valid() {
+			return nil, fmt.Errorf("unknown SRTP suite %v", cfg.SRTP)
+		}
+		res.SRTP = cfg.SRTP.Name()
+	}
 	res.RelayRSSBeforeKiB = t.rss()
 
 	ids := newCallIDs()
@@ -199,7 +216,7 @@ func RunSteady(cfg SteadyConfig) (*SteadyResult, error) {
 			}
 		}
 	}
-	setup, err := setupCalls(t.NG, calls, cfg.NGClients)
+	setup, err := setupCalls(t.NG, calls, cfg.NGClients, cfg.SRTP)
 	res.Setup = setup
 	defer func() {
 		deleteCalls(t.NG, calls, cfg.NGClients)
@@ -222,7 +239,7 @@ func RunSteady(cfg SteadyConfig) (*SteadyResult, error) {
 		}
 		relayPorts[int(c.relayA.Port())] = true
 		relayPorts[int(c.relayB.Port())] = true
-		pairs[i] = pair{c.fdA, c.fdB}
+		pairs[i] = pair{a: c.fdA, b: c.fdB, bTx: c.bTx, bRx: c.bRx}
 	}
 
 	var s0, s1 snapshot
@@ -249,6 +266,7 @@ func fillSteady(res *SteadyResult, ts *trafficStats, s0, s1 snapshot, t Target, 
 	res.LossPct = LossPercent(ts.SentMeasured, ts.Received)
 	res.Reordered, res.Duplicates = ts.Reordered, ts.Duplicates
 	res.Mismatched, res.Bad = ts.Mismatch, ts.Bad
+	res.SRTPFailed, res.SRTPReplayed = ts.SRTPFailed, ts.SRTPReplayed
 	res.SendFailed, res.SendErrors, res.LastSendErr = ts.SendFailed, ts.SendErrors, ts.LastSendErr
 	res.RecvErrors = ts.RecvErrors
 	res.Latency = HistQuantiles(&ts.Latency)
@@ -340,6 +358,10 @@ func fillSteady(res *SteadyResult, ts *trafficStats, s0, s1 snapshot, t Target, 
 	}
 	if ts.SendErrors > 0 {
 		warn("%d sendmmsg calls failed (last: %s); %d packets not sent", ts.SendErrors, ts.LastSendErr, ts.SendFailed)
+	}
+	if ts.SRTPFailed > 0 || ts.SRTPProtectErrs > 0 {
+		warn("SRTP: %d datagrams failed to unprotect (%d of them as replays), counted as loss; %d packets could not be protected; first: %s",
+			ts.SRTPFailed, ts.SRTPReplayed, ts.SRTPProtectErrs, ts.FirstSRTPErr)
 	}
 	if ts.Mismatch > 0 {
 		warn("%d datagrams arrived on the wrong endpoint; first: %s", ts.Mismatch, ts.FirstMismatch)

@@ -6,6 +6,11 @@
 //	ngrelay-bench setup   [target flags] -clients 8 -duration 10s
 //	ngrelay-bench compare [-ngrelay BIN] [-rtpengine BIN] [-loads 200x50,...] -duration 10s
 //
+// steady, max and compare take -srtp SUITE (e.g. AES_CM_128_HMAC_SHA1_80,
+// AEAD_AES_128_GCM): each call's B leg is then SDES-keyed RTP/SAVP while A
+// stays plain, so the relay encrypts one direction and decrypts the other.
+// compare runs the SRTP pass after the plain one (-srtp-only: only it).
+//
 // The target is either a running relay (-ng ADDR, with -pid PID or found
 // from the NG socket) or one the command starts (-start ngrelay|rtpengine).
 // See docs/benchmarks.md.
@@ -163,6 +168,7 @@ func splitPort(addr string) (string, int, error) {
 type trafficFlags struct {
 	calls, pps, size, threads, ngClients int
 	duration, warmup                     time.Duration
+	srtp                                 string
 }
 
 func (f *trafficFlags) register(fs *flag.FlagSet, calls int, dur time.Duration) {
@@ -173,16 +179,21 @@ func (f *trafficFlags) register(fs *flag.FlagSet, calls int, dur time.Duration) 
 	fs.DurationVar(&f.warmup, "warmup", time.Second, "traffic before the measured window")
 	fs.IntVar(&f.threads, "threads", 0, "generator threads (default: one per -gen-cpus CPU, else 1)")
 	fs.IntVar(&f.ngClients, "ng-clients", 4, "parallel NG clients for call setup and teardown")
+	fs.StringVar(&f.srtp, "srtp", "", "SRTP suite of each call's B leg, e.g. AES_CM_128_HMAC_SHA1_80 or AEAD_AES_128_GCM (SDES; leg A stays plain; default: plain RTP)")
 }
 
-func (f *trafficFlags) steady(tg bench.Target, cpus []int) bench.SteadyConfig {
+func (f *trafficFlags) steady(tg bench.Target, cpus []int) (bench.SteadyConfig, error) {
+	suite, err := bench.ParseSRTPSuite(f.srtp)
+	if err != nil {
+		return bench.SteadyConfig{}, err
+	}
 	return bench.SteadyConfig{
-		Target: tg, Calls: f.calls, NGClients: f.ngClients,
+		Target: tg, Calls: f.calls, NGClients: f.ngClients, SRTP: suite,
 		Traffic: bench.TrafficConfig{
 			PPS: f.pps, Size: f.size, Warmup: f.warmup, Duration: f.duration,
 			Threads: f.threads, CPUs: cpus,
 		},
-	}
+	}, nil
 }
 
 func runSteady(args []string) error {
@@ -194,6 +205,9 @@ func runSteady(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if _, err := bench.ParseSRTPSuite(f.srtp); err != nil {
+		return err
+	}
 	tg, stop, err := tf.target()
 	if err != nil {
 		return err
@@ -203,7 +217,11 @@ func runSteady(args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := bench.RunSteady(f.steady(tg, cpus))
+	sc, err := f.steady(tg, cpus)
+	if err != nil {
+		return err
+	}
+	r, err := bench.RunSteady(sc)
 	if r != nil {
 		if tf.jsonOut {
 			bench.WriteJSON(os.Stdout, r)
@@ -226,6 +244,9 @@ func runMax(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if _, err := bench.ParseSRTPSuite(f.srtp); err != nil {
+		return err
+	}
 	tg, stop, err := tf.target()
 	if err != nil {
 		return err
@@ -235,7 +256,11 @@ func runMax(args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := bench.RunMax(bench.MaxConfig{Steady: f.steady(tg, cpus), Factor: *factor, MaxSteps: *steps, LossPct: *loss, Progress: os.Stderr})
+	sc, err := f.steady(tg, cpus)
+	if err != nil {
+		return err
+	}
+	r, err := bench.RunMax(bench.MaxConfig{Steady: sc, Factor: *factor, MaxSteps: *steps, LossPct: *loss, Progress: os.Stderr})
 	if err != nil {
 		return err
 	}
@@ -292,9 +317,18 @@ func runCompare(args []string) error {
 	ngClients := fs.Int("ng-clients", 4, "parallel NG clients for call setup and teardown")
 	quiet := fs.Duration("wait-quiet", 30*time.Second, "before each relay run, wait up to this long for the machine to be quiet (0: don't wait)")
 	quietBusy := fs.Float64("quiet-busy", 0.15, "quiet means busy CPU below this fraction of all CPUs over one second")
+	srtpName := fs.String("srtp", "", "after the plain pass, run the loads again with each call's B leg SRTP with this suite, e.g. AES_CM_128_HMAC_SHA1_80 (default: no SRTP pass)")
+	srtpOnly := fs.Bool("srtp-only", false, "with -srtp, skip the plain pass")
 	jsonOut := fs.Bool("json", false, "print JSON instead of a table")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	suite, err := bench.ParseSRTPSuite(*srtpName)
+	if err != nil {
+		return err
+	}
+	if *srtpOnly && suite == 0 {
+		return errors.New("-srtp-only needs -srtp SUITE")
 	}
 	ld, err := bench.ParseLoads(*loads)
 	if err != nil {
@@ -308,7 +342,7 @@ func runCompare(args []string) error {
 		Ngrelay: *ngrelay, NgrelayExtra: strings.Fields(*ngrelayArgs), Rtpengine: *rtpengine, Loads: ld, Size: *size, Duration: *dur, Warmup: *warmup,
 		NGClients: *ngClients, SetupClients: *setupClients, SetupDuration: *setupDur,
 		RelayCPU: *relayCPU, GenCPUs: cpus, PortMin: *portMin, PortMax: *portMax,
-		QuietWait: *quiet, QuietBusy: *quietBusy, Progress: os.Stderr,
+		QuietWait: *quiet, QuietBusy: *quietBusy, SRTP: suite, SRTPOnly: *srtpOnly, Progress: os.Stderr,
 	})
 	if err != nil {
 		return err
