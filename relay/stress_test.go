@@ -24,27 +24,6 @@ func udpEndpoint(t *testing.T) *net.UDPConn {
 
 func addrOf(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
 
-// testEngine is an engine on 127.0.0.1 with a small port range and a short
-// quarantine (long enough for the test senders to notice a new port), so
-// that ports are reused fast.
-func testEngine(t *testing.T, pairs int) *Engine {
-	t.Helper()
-	base := 40000 + 2*int(time.Now().UnixNano()%5000)
-	e, err := New(Config{
-		Interfaces:     []InterfaceConfig{{Addr: netip.MustParseAddr("127.0.0.1")}},
-		PortMin:        base,
-		PortMax:        base + 2*pairs - 1,
-		Workers:        2,
-		PortQuarantine: 500 * time.Millisecond,
-		TickInterval:   20 * time.Millisecond,
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	return e
-}
-
 // bridge sets up call id between endpoints a and b; it returns the relay
 // ports a and b send to.
 func bridge(t *testing.T, e *Engine, id string, a, b netip.AddrPort) (toA, toB int) {
@@ -84,8 +63,14 @@ func bridge(t *testing.T, e *Engine, id string, a, b netip.AddrPort) (toA, toB i
 // calls. Every packet that arrives must belong to the receiver's own call:
 // a deleted stream never sends through a port that a new call got.
 func TestForwardingStaysCorrectUnderConcurrentSignalling(t *testing.T) {
+	forwardingUnderSignalling(t, IOEngineEpoll)
+}
+
+// forwardingUnderSignalling is the body of the concurrency tests for a
+// chosen data plane (epoll here, io_uring in uring_test.go).
+func forwardingUnderSignalling(t *testing.T, kind string) {
 	const calls = 6
-	e := testEngine(t, calls*2+6)
+	e := testEngineOn(t, kind, calls*2+6)
 	type phone struct {
 		a, b *net.UDPConn
 	}
