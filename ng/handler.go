@@ -63,6 +63,15 @@ type CommandStats struct {
 	Rejected atomic.Uint64
 	// DTLSHandshakes and DTLSFailures count DTLS-SRTP handshakes.
 	DTLSHandshakes, DTLSFailures atomic.Uint64
+	// STUNAccepted counts STUN packets accepted (binding requests answered
+	// with success, responses to our checks, indications);
+	// STUNUnauthorized those refused for an unknown USERNAME or a wrong
+	// MESSAGE-INTEGRITY (401); STUNDropped other STUN packets refused or
+	// dropped (malformed, bad FINGERPRINT, unknown transaction, 400/420/487).
+	STUNAccepted, STUNUnauthorized, STUNDropped atomic.Uint64
+	// DTLSStrangers counts DTLS records dropped because they came from
+	// an address other than the ICE-selected peer.
+	DTLSStrangers atomic.Uint64
 	// UnknownKeys counts dictionary keys and flags that were ignored.
 	UnknownKeys atomic.Uint64
 }

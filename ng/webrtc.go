@@ -2,6 +2,7 @@ package ng
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -122,6 +123,7 @@ func (r *rtcSession) packet(p relay.ControlPacket) {
 		if resp != nil {
 			p.Stream.SendTo(resp, p.From)
 		}
+		r.countSTUN(err)
 		if err != nil {
 			r.log.Debug("STUN", slog.String("from", p.From.String()), slog.Any("error", err))
 		}
@@ -139,8 +141,24 @@ func (r *rtcSession) packet(p relay.ControlPacket) {
 	ok := p.From == r.peer
 	ep := r.ep
 	r.mu.Unlock()
-	if ok && ep != nil {
+	if !ok {
+		r.h.Stats.DTLSStrangers.Add(1)
+		return
+	}
+	if ep != nil {
 		ep.Deliver(p.Data)
+	}
+}
+
+// countSTUN counts the outcome of one STUN packet handed to the agent.
+func (r *rtcSession) countSTUN(err error) {
+	switch {
+	case err == nil:
+		r.h.Stats.STUNAccepted.Add(1)
+	case errors.Is(err, ice.ErrBadIntegrity), errors.Is(err, ice.ErrUnknownUsername):
+		r.h.Stats.STUNUnauthorized.Add(1)
+	default:
+		r.h.Stats.STUNDropped.Add(1)
 	}
 }
 
