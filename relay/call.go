@@ -135,7 +135,9 @@ func (c *Call) Publish() {
 			if l.Peer != nil && i < len(l.Peer.Medias) {
 				peerMedia = l.Peer.Medias[i]
 			}
-			m.publish(l.Opts, peerMedia)
+			if m.Bundle == nil {
+				m.publish(l, peerMedia)
+			}
 		}
 	}
 }
@@ -235,8 +237,28 @@ type Media struct {
 	// SRTPIn keys the SRTP and SRTCP this leg sends (we decrypt it);
 	// SRTPOut keys what we send to this leg (we encrypt it). nil: plain.
 	SRTPIn, SRTPOut *srtp.Params
+	// Bundle, when set, is the media of the same leg whose transport this
+	// one shares (BUNDLE, RFC 8843): this media has no streams of its own;
+	// its packets arrive on and leave from Bundle's streams, under
+	// Bundle's SRTP keys and Control.
+	Bundle *Media
+	// Demux describes the media's packets on a bundle transport (the
+	// transport media's own m-line included).
+	Demux Demux
+	// MIDExtension is the RTP header extension id that carries the MID on
+	// this transport media's bundle (0: none negotiated).
+	MIDExtension uint8
 
 	leg *Leg
+}
+
+// Transport returns the media whose streams carry this media's packets:
+// its bundle transport, or the media itself.
+func (m *Media) Transport() *Media {
+	if m.Bundle != nil {
+		return m.Bundle
+	}
+	return m
 }
 
 // Local returns the interface address the media's streams are bound on, or
@@ -303,39 +325,92 @@ func (m *Media) SetEndpoints(rtp, rtcp netip.AddrPort) {
 }
 
 // publish stores fresh forwarding records for the media's streams, sending
-// to the peer media's streams.
-func (m *Media) publish(o LegOptions, peer *Media) {
+// to the peer media's streams. A bundle transport's RTP stream gets one
+// route per m-line of its bundle.
+func (m *Media) publish(l *Leg, peer *Media) {
+	o := l.Opts
+	log := l.call.Log
+	var members []*Media // the bundle's m-lines, this one first
+	for _, x := range l.Medias {
+		if x.Bundle == m {
+			if members == nil {
+				members = []*Media{m}
+			}
+			members = append(members, x)
+		}
+	}
 	for _, s := range []*Stream{m.RTP, m.RTCP} {
 		if s == nil {
 			continue
 		}
 		rec := &forwarding{latch: o.Latch, strictSource: o.StrictSource, handover: o.MediaHandover, raw: m.RawUDP, dtls: m.DTLS || peer != nil && peer.DTLS}
 		rec.ctl = m.Control
-		var out *srtp.Params
-		if peer != nil {
-			out = peer.SRTPOut
-			switch {
-			case s.kind == KindRTP:
-				rec.sink = peer.RTP
-				// RTCP muxed on this RTP port goes to a non-muxing
-				// peer's RTCP port (rtcp-mux demux).
-				if !peer.RTCPMux && peer.RTCP != nil {
-					rec.rtcpSink = peer.RTCP
-				}
-			case peer.RTCPMux || peer.RTCP == nil:
-				rec.sink = peer.RTP // muxed towards the peer
-			default:
-				rec.sink = peer.RTCP
+		var okIn bool
+		rec.unprotect, okIn = s.inCtx.ensure(m.SRTPIn, log)
+		rt, okOut := routeTo(s, m, peer, &s.outCtx, log)
+		rec.sink, rec.rtcpSink, rec.protect = rt.sink, rt.rtcpSink, rt.protect
+		if members != nil && s.kind == KindRTP {
+			b := &bundleDemux{midExt: m.MIDExtension, routes: make([]bundleRoute, len(members)), mids: make([]string, len(members))}
+			for len(s.bundleOut) < len(members)-1 {
+				s.bundleOut = append(s.bundleOut, srtpSlot{})
 			}
+			for i, x := range members {
+				var p *Media
+				if l.Peer != nil && x.Index-1 < len(l.Peer.Medias) {
+					p = l.Peer.Medias[x.Index-1]
+				}
+				slot := &s.outCtx
+				if i > 0 {
+					slot = &s.bundleOut[i-1]
+				}
+				r, ok := routeTo(s, x, p, slot, log)
+				okOut = okOut && ok
+				b.routes[i] = r
+				b.mids[i] = x.Demux.MID
+				for _, pt := range x.Demux.PayloadTypes {
+					if pt < 128 && b.pt[pt] == 0 {
+						b.pt[pt] = uint8(i + 1)
+					}
+				}
+				for _, ssrc := range x.Demux.SSRCs {
+					b.ssrcs = append(b.ssrcs, ssrcRoute{ssrc, i})
+				}
+			}
+			rec.bundle = b
 		}
-		var okIn, okOut bool
-		rec.unprotect, okIn = s.inCtx.ensure(m.SRTPIn, m.leg.call.Log)
-		rec.protect, okOut = s.outCtx.ensure(out, m.leg.call.Log)
 		if !okIn || !okOut {
-			rec.sink, rec.rtcpSink = nil, nil
+			rec.sink, rec.rtcpSink, rec.bundle = nil, nil, nil
 		}
 		s.fwd.Store(rec)
 	}
+}
+
+// routeTo works out where packets of media m received on stream s go: the
+// peer media's transport streams, encrypted with the peer's keys in the
+// context kept in slot.
+func routeTo(s *Stream, m, peer *Media, slot *srtpSlot, log *slog.Logger) (bundleRoute, bool) {
+	var r bundleRoute
+	var out *srtp.Params
+	if peer != nil {
+		pt := peer.Transport()
+		out = pt.SRTPOut
+		switch {
+		case s.kind == KindRTP:
+			r.sink = pt.RTP
+			// RTCP muxed on this RTP port goes to a non-muxing
+			// peer's RTCP port (rtcp-mux demux).
+			if !pt.RTCPMux && pt.RTCP != nil {
+				r.rtcpSink = pt.RTCP
+			}
+		case pt.RTCPMux || pt.RTCP == nil:
+			r.sink = pt.RTP // muxed towards the peer
+		default:
+			r.sink = pt.RTCP
+		}
+	}
+	var ok bool
+	r.protect, ok = slot.ensure(out, log)
+	return r, ok
 }
 
 func (c *Call) String() string { return fmt.Sprintf("call %q", c.ID) }

@@ -54,9 +54,18 @@ func (s *Stream) receive(buf []byte, n int, src netip.AddrPort, now int64) (out 
 	s.Stats.Bytes.Add(uint64(len(pkt)))
 	s.lastPacket.Store(now)
 
-	sink := rec.sink
-	if rtcp && rec.rtcpSink != nil {
-		sink = rec.rtcpSink
+	sink, rtcpSink, protect := rec.sink, rec.rtcpSink, rec.protect
+	if rec.bundle != nil && media {
+		i := rec.bundle.route(buf[:n], rtcp, &s.learned)
+		if i < 0 {
+			s.Stats.Errors.Add(1)
+			return nil, dst, 0, false
+		}
+		r := &rec.bundle.routes[i]
+		sink, rtcpSink, protect = r.sink, r.rtcpSink, r.protect
+	}
+	if rtcp && rtcpSink != nil {
+		sink = rtcpSink
 	}
 	if sink == nil || sink.closed.Load() {
 		return nil, dst, 0, false
@@ -69,12 +78,12 @@ func (s *Stream) receive(buf []byte, n int, src netip.AddrPort, now int64) (out 
 	if p == nil {
 		return nil, dst, 0, false
 	}
-	if media && rec.protect != nil {
+	if media && protect != nil {
 		var err error
 		if rtcp {
-			n, err = rec.protect.ProtectRTCP(buf, n)
+			n, err = protect.ProtectRTCP(buf, n)
 		} else {
-			n, err = rec.protect.ProtectRTP(buf, n)
+			n, err = protect.ProtectRTP(buf, n)
 		}
 		if err != nil {
 			sink.sendErrors.Add(1)

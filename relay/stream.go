@@ -74,6 +74,10 @@ type forwarding struct {
 	// protect encrypts what is sent to the sink's leg (nil: plain). Each
 	// context belongs to this one stream, so only its worker uses it.
 	unprotect, protect *srtp.Context
+	// bundle, when set, sorts RTP and RTCP arriving on a bundle transport
+	// into the routes of its m-lines; sink, rtcpSink and protect are then
+	// those of the first route.
+	bundle *bundleDemux
 }
 
 // Stream is one local port bound on one interface address: the port that
@@ -101,6 +105,12 @@ type Stream struct {
 	// inCtx and outCtx hold the SRTP contexts of the stream's forwarding
 	// record (control plane only: the record carries the pointers).
 	inCtx, outCtx srtpSlot
+	// bundleOut holds the SRTP contexts of a bundle transport's further
+	// routes (control plane only, like outCtx).
+	bundleOut []srtpSlot
+	// learned maps the SSRCs seen with a MID to bundle routes (data
+	// plane: the stream's worker only).
+	learned ssrcLearner
 
 	// errReported and errReportedAt rate-limit the control plane's
 	// warnings about this stream's errors (control plane only).
