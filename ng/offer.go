@@ -271,29 +271,46 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 	sessConn, hasSessConn := s.Connection()
 	sessionICE := s.HasAttr("ice-ufrag")
 	usesSessConn := false
-	webrtc := false      // ICE/DTLS terminated on some m-line
-	iceLite := false     // ngrelay's ICE (lite) is offered or answered
-	var rtcMids []string // mids of the m-lines given ngrelay's ICE/DTLS
-	rtcBundled := false  // the browser bundled it in its offer
-	var out netip.Addr   // the address announced in the rewritten SDP
+	webrtc := false         // ICE/DTLS terminated on some m-line
+	iceLite := false        // ngrelay's ICE (lite) is offered or answered
+	var bundleMids []string // mids of the BUNDLE group sent to a WebRTC leg
+	var out netip.Addr      // the address announced in the rewritten SDP
 	// Plain twins of SDES m-lines in a legacy best-effort SRTP offer
 	// (OSRTP accept): offered rejected, without ports.
 	var legacyTwins []bool
 	if isOffer {
 		legacyTwins = legacyOSRTPAlternatives(&sdesOpts, s)
 	}
+	fromPlan, toPlan := planBundles(req, s, sd, isOffer)
 	for i, m := range s.Media {
 		mf := sd.from.Media(i)
 		mt := sd.to.Media(i)
 		mf.Type, mt.Type = m.Type, m.Type
 		inProto := m.Proto
 		mf.Proto = m.Proto
-		if mt.Proto == "" || isOffer {
-			mt.Proto = m.Proto
+		mt.Proto = outProto(req, m, mt, isOffer)
+		// ngrelay terminates ICE and DTLS-SRTP on a WebRTC side bridged
+		// to a non-DTLS one (terminateFrom: the SDP comes from it;
+		// terminateTo: the SDP goes to it).
+		terminateFrom := isDTLSProfile(inProto) && !isDTLSProfile(mt.Proto)
+		terminateTo := isDTLSProfile(mt.Proto) && !isDTLSProfile(inProto)
+		// An m-line of a BUNDLE that ngrelay terminates rides on its
+		// transport m-line's streams, ICE and DTLS (RFC 8843).
+		if terminateFrom {
+			mf.Bundle = nil
+			if fromPlan.member(i) {
+				mf.Release()
+				mf.Bundle = sd.from.Media(fromPlan[i])
+			}
 		}
-		if req.TransportProtocol != "" && isOffer && strings.Contains(m.Proto, "RTP") {
-			mt.Proto = req.TransportProtocol
+		if terminateTo && isOffer {
+			mt.Bundle = nil
+			if toPlan.member(i) {
+				mt.Release()
+				mt.Bundle = sd.to.Media(toPlan[i])
+			}
 		}
+		bundleOnly := m.Rejected() && m.HasAttr("bundle-only") && (mf.Bundle != nil || mt.Bundle != nil)
 		if legacyTwins != nil && legacyTwins[i] {
 			// The SDES m-line next to it carries the stream.
 			mf.Release()
@@ -307,6 +324,7 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		// A WebRTC data channel has nothing to talk to on a plain RTP
 		// side: reject it there (port 0), as rtpengine does.
 		if isOffer && strings.Contains(m.Proto, "SCTP") && req.TransportProtocol != "" && !isDTLSProfile(req.TransportProtocol) {
+			recordMid(s, m, mf) // its answer names it again
 			mf.Release()
 			mt.Release()
 			m.SetPort(0)
@@ -330,7 +348,7 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 			addr = req.ReceivedFrom
 		}
 
-		if m.Rejected() {
+		if m.Rejected() && !bundleOnly {
 			// A rejected m-line keeps its ports (a re-INVITE may bring it
 			// back) but sends nothing.
 			mf.SetEndpoints(netip.AddrPort{}, netip.AddrPort{})
@@ -338,6 +356,11 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 			if !isOffer && mt.Proto != "" {
 				// answer in the offerer's profile (rtpengine does)
 				m.SetProto(mt.Proto)
+			}
+			if st, ok := mt.Signalling.(*mediaState); ok && !isOffer && st.mid != "" && !m.HasAttr("mid") {
+				// a WebRTC offerer's m-line keeps its mid when
+				// rejected (RFC 8829 section 5.3.1)
+				m.AddAttr("mid", st.mid)
 			}
 			stripICE(m)
 			continue
@@ -350,7 +373,7 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		} else if !isOffer && mt.Local() != nil {
 			toFamily = mt.Local().Family()
 		}
-		if mf.Local() == nil || fromIf != "" {
+		if mf.Bundle == nil && (mf.Local() == nil || fromIf != "") {
 			la, err := h.engine.LocalAddr(fromIf, fromFamily)
 			if err != nil {
 				return "", errorReply("%s", err)
@@ -359,7 +382,7 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 				return "", portError(err)
 			}
 		}
-		if mt.Local() == nil || (isOffer && (toIf != "" || req.AddressFamily != "")) {
+		if mt.Bundle == nil && (mt.Local() == nil || (isOffer && (toIf != "" || req.AddressFamily != ""))) {
 			la, err := h.engine.LocalAddr(toIf, toFamily)
 			if err != nil {
 				return "", errorReply("%s", err)
@@ -383,13 +406,10 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		if mux {
 			rtcpPort, rtcpAddr = m.Port, addr
 		}
-		// ngrelay terminates ICE and DTLS-SRTP on a WebRTC side bridged
-		// to a non-DTLS one (terminateFrom: the SDP comes from it;
-		// terminateTo: the SDP goes to it).
-		terminateFrom := isDTLSProfile(inProto) && !isDTLSProfile(mt.Proto)
-		terminateTo := isDTLSProfile(mt.Proto) && !isDTLSProfile(inProto)
 		mf.RTCPMux = mux
 		switch {
+		case mt.Bundle != nil:
+			mt.RTCPMux = true // a bundle multiplexes RTCP (RFC 8843 section 9.1)
 		case terminateTo && isOffer:
 			mt.RTCPMux = !req.RTCPMux["reject"] // offered to the browser
 		case terminateTo:
@@ -427,7 +447,8 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 				}
 			}
 		}
-		local := mt.Local()
+		tp := mt.Transport()
+		local := tp.Local()
 		adv := local.Advertise
 		if req.MediaAddress.IsValid() {
 			adv = req.MediaAddress
@@ -436,7 +457,7 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 			adv = unspecified(family(adv))
 		}
 		out = adv
-		m.SetPort(mt.RTP.LocalPort())
+		m.SetPort(tp.RTP.LocalPort())
 		if mt.Proto != "" {
 			m.SetProto(mt.Proto)
 		}
@@ -457,7 +478,7 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 			m.SetRTCP(r)
 		} else if mt.RTCPMux && req.Flags["full-rtcp-attribute"] {
 			c := sdp.NewConnection(adv)
-			m.SetRTCP(sdp.RTCPAttr{Port: mt.RTP.LocalPort(), Conn: &c})
+			m.SetRTCP(sdp.RTCPAttr{Port: tp.RTP.LocalPort(), Conn: &c})
 		}
 		if isRTP {
 			if mt.RTCPMux && !m.HasAttr("rtcp-mux") {
@@ -474,22 +495,37 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		stripICE(m)
 		switch {
 		case terminateFrom:
-			rtc := h.rtcFor(sd.call, mf, !isOffer, true)
-			if err := rtc.setRemote(s, m, mf.Local(), isOffer, req); err != nil {
-				return "", err
+			if mf.Bundle == nil {
+				rtc := h.rtcFor(sd.call, mf, !isOffer, true)
+				if err := rtc.setRemote(s, m, mf.Local(), isOffer, req); err != nil {
+					return "", err
+				}
+				mf.MIDExtension = midExtension(s, m)
+			} else {
+				recordMid(s, m, mf)
 			}
+			mf.Demux = demuxOf(m)
 			removeWebRTCAttrs(m)
+			removeMIDExtension(m) // the phone gets no BUNDLE
 			webrtc = true
 		case terminateTo:
-			rtc := h.rtcFor(sd.call, mt, isOffer, true)
-			if err := rtc.writeLocal(m, i, isOffer, req, local.Advertise); err != nil {
+			rtc := h.rtcFor(sd.call, tp, isOffer, true)
+			if err := rtc.writeLocal(m, i, isOffer, req, local.Advertise, mt); err != nil {
 				return "", err
 			}
 			webrtc, iceLite = true, true
-			if mid, ok := m.Attr("mid"); ok {
-				rtcMids = append(rtcMids, mid)
-				rtcBundled = rtcBundled || state(mt).bundled
+			bundled := toPlan.inBundle(i)
+			if !isOffer {
+				bundled = state(mt).bundled
 			}
+			if mid, ok := m.Attr("mid"); ok && bundled {
+				bundleMids = append(bundleMids, mid)
+			}
+			// The phone's RTP carries no MID: negotiating the extension
+			// would make browsers drop it (they require the MID of
+			// unsignalled sources once it is negotiated), so ngrelay
+			// sorts the browser's packets by SSRC and payload type.
+			removeMIDExtension(m)
 		}
 	}
 	sd.from.TrimMedias(len(s.Media))
@@ -515,12 +551,11 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 			return webrtcAttributes[name] || name == "group" && strings.HasPrefix(value, "BUNDLE")
 		})
 	}
-	if len(rtcMids) == 1 && (isOffer || rtcBundled) {
-		// A single WebRTC m-line is its own BUNDLE group: browsers that
-		// insist on BUNDLE (max-bundle) accept it. Several m-lines each
-		// keep their own transport (ngrelay does not demultiplex a
-		// bundle), so they are not grouped.
-		s.AddAttr("group", "BUNDLE "+rtcMids[0])
+	if len(bundleMids) > 0 {
+		// The m-lines ngrelay carries on one transport towards a WebRTC
+		// leg: all of them in its own offers (max-bundle, which
+		// browsers expect), those the browser bundled in answers.
+		s.AddAttr("group", "BUNDLE "+strings.Join(bundleMids, " "))
 	}
 	if iceLite {
 		// ngrelay is an ICE-lite agent (RFC 8445 2.5): it is reachable at

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -61,6 +60,7 @@ func (h *Handler) rtcFor(call *relay.Call, m *relay.Media, controlling, lite boo
 	r := &rtcSession{h: h, call: call, media: m, q: q, log: call.Log.With(slog.Int("media", m.Index))}
 	r.agent = ice.NewAgent(ice.Config{Local: ice.NewCredentials(nil), Lite: lite, Controlling: controlling && !lite})
 	m.Control = q
+	m.AwaitKeys = true
 	st.rtc = r
 	go r.run()
 	return r
@@ -273,16 +273,7 @@ func (r *rtcSession) setRemote(s *sdp.Session, m *sdp.Media, la *relay.LocalAddr
 		}
 	}
 	setup, _ := attr("setup")
-	if mid, ok := m.Attr("mid"); ok {
-		st := state(r.media)
-		st.mid = mid
-		st.bundled = false
-		for _, g := range s.Attrs("group") {
-			if f := strings.Fields(g); len(f) > 1 && f[0] == "BUNDLE" && slices.Contains(f[1:], mid) {
-				st.bundled = true
-			}
-		}
-	}
+	recordMid(s, m, r.media)
 	r.mu.Lock()
 	changed := r.ep != nil && !sameFingerprints(r.remoteFPs, fps)
 	r.remoteFPs = fps
@@ -338,8 +329,9 @@ func sameFingerprints(a, b []dtls.Fingerprint) bool {
 }
 
 // writeLocal adds ngrelay's ICE and DTLS attributes to an m-line sent to
-// the WebRTC side. offer says whether it is an offer (setup:actpass).
-func (r *rtcSession) writeLocal(m *sdp.Media, index int, offer bool, req *Request, adv netip.Addr) error {
+// the WebRTC side: media's m-line, carried by r's transport (the same media
+// unless bundled). offer says whether it is an offer (setup:actpass).
+func (r *rtcSession) writeLocal(m *sdp.Media, index int, offer bool, req *Request, adv netip.Addr, media *relay.Media) error {
 	cert, err := r.h.certificate()
 	if err != nil {
 		return errorReply("DTLS certificate: %s", err)
@@ -352,7 +344,7 @@ func (r *rtcSession) writeLocal(m *sdp.Media, index int, offer bool, req *Reques
 	m.RemoveAttr("crypto")
 	creds := r.agent.Local()
 	if _, ok := m.Attr("mid"); !ok {
-		st := state(r.media)
+		st := state(media)
 		switch {
 		case !offer && st.mid != "":
 			// an answer carries the mid the browser offered (RFC 8843)

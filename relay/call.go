@@ -237,6 +237,11 @@ type Media struct {
 	// SRTPIn keys the SRTP and SRTCP this leg sends (we decrypt it);
 	// SRTPOut keys what we send to this leg (we encrypt it). nil: plain.
 	SRTPIn, SRTPOut *srtp.Params
+	// AwaitKeys says that the media's SRTP keys come from a DTLS
+	// handshake ngrelay terminates: until SRTPIn and SRTPOut are set,
+	// media from and to the leg is dropped rather than relayed in the
+	// clear or undecrypted.
+	AwaitKeys bool
 	// Bundle, when set, is the media of the same leg whose transport this
 	// one shares (BUNDLE, RFC 8843): this media has no streams of its own;
 	// its packets arrive on and leave from Bundle's streams, under
@@ -378,7 +383,7 @@ func (m *Media) publish(l *Leg, peer *Media) {
 			}
 			rec.bundle = b
 		}
-		if !okIn || !okOut {
+		if !okIn || !okOut || m.AwaitKeys && m.SRTPIn == nil {
 			rec.sink, rec.rtcpSink, rec.bundle = nil, nil, nil
 		}
 		s.fwd.Store(rec)
@@ -410,6 +415,9 @@ func routeTo(s *Stream, m, peer *Media, slot *srtpSlot, log *slog.Logger) (bundl
 	}
 	var ok bool
 	r.protect, ok = slot.ensure(out, log)
+	if peer != nil && peer.Transport().AwaitKeys && out == nil {
+		r.sink, r.rtcpSink = nil, nil // not keyed yet
+	}
 	return r, ok
 }
 

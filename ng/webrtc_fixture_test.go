@@ -1,0 +1,161 @@
+package ng
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func fixture(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(fixtures, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// webrtcOnlyLines are what a plain RTP/AVP phone must never see.
+var webrtcOnlyLines = []string{"a=ice-", "a=candidate", "a=end-of-candidates", "a=fingerprint", "a=setup", "a=rtcp-mux",
+	"a=group:BUNDLE", "UDP/TLS", "a=crypto", midExtensionURI}
+
+func checkPlainSide(t *testing.T, body string) {
+	t.Helper()
+	for _, bad := range webrtcOnlyLines {
+		if strings.Contains(body, bad) {
+			t.Fatalf("the phone's SDP has %q:\n%s", bad, body)
+		}
+	}
+}
+
+var (
+	ufragRe       = regexp.MustCompile(`(?m)^a=ice-ufrag:([A-Za-z0-9+/]+)\r$`)
+	pwdRe         = regexp.MustCompile(`(?m)^a=ice-pwd:([A-Za-z0-9+/]+)\r$`)
+	fingerprintRe = regexp.MustCompile(`(?m)^a=fingerprint:sha-256 ([0-9A-F]{2}(:[0-9A-F]{2}){31})\r$`)
+	candidateRe   = regexp.MustCompile(`(?m)^a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host\r$`)
+)
+
+// checkBrowserSide checks ngrelay's SDP to a WebRTC leg against RFC 8829,
+// 8839, 8842 and 8843: per media section ICE credentials of legal length,
+// a sha-256 fingerprint, the setup role (actpass in offers, active or
+// passive in answers), rtcp-mux, a mid, a host candidate on the port of the
+// m= line, end-of-candidates; BUNDLE and ice-lite at session level.
+func checkBrowserSide(t *testing.T, body string, offer bool, bundle string) {
+	t.Helper()
+	sections := strings.Split(body, "\r\nm=")
+	sections[0] += "\r\n"
+	if !strings.Contains(sections[0], "\r\na=ice-lite\r") {
+		t.Errorf("no session-level a=ice-lite")
+	}
+	if !strings.Contains(sections[0], "\r\na=group:BUNDLE "+bundle+"\r") {
+		t.Errorf("want a=group:BUNDLE %s at session level", bundle)
+	}
+	for _, sec := range sections[1:] {
+		sec = "m=" + sec + "\r\n"
+		if strings.HasPrefix(sec, "m=application 0 ") || strings.Fields(sec)[1] == "0" {
+			continue // rejected
+		}
+		port := strings.Fields(sec)[1]
+		if !strings.Contains(sec, " UDP/TLS/RTP/SAVPF ") {
+			t.Errorf("media section not UDP/TLS/RTP/SAVPF:\n%s", sec)
+		}
+		if m := ufragRe.FindStringSubmatch(sec); m == nil || len(m[1]) < 4 || len(m[1]) > 256 {
+			t.Errorf("ice-ufrag missing or not 4 to 256 ice-chars (RFC 8839 5.4):\n%s", sec)
+		}
+		if m := pwdRe.FindStringSubmatch(sec); m == nil || len(m[1]) < 22 || len(m[1]) > 256 {
+			t.Errorf("ice-pwd missing or not 22 to 256 ice-chars (RFC 8839 5.4):\n%s", sec)
+		}
+		if !fingerprintRe.MatchString(sec) {
+			t.Errorf("no sha-256 fingerprint:\n%s", sec)
+		}
+		wantSetup := []string{"a=setup:actpass\r"}
+		if !offer {
+			wantSetup = []string{"a=setup:active\r", "a=setup:passive\r"}
+		}
+		if !containsAny(sec, wantSetup) {
+			t.Errorf("want one of %q:\n%s", wantSetup, sec)
+		}
+		for _, want := range []string{"a=rtcp-mux\r", "a=mid:", "a=end-of-candidates\r"} {
+			if !strings.Contains(sec, want) {
+				t.Errorf("lacks %q:\n%s", want, sec)
+			}
+		}
+		c := candidateRe.FindStringSubmatch(sec)
+		if c == nil || c[1] != port {
+			t.Errorf("no host candidate on the m= port %s:\n%s", port, sec)
+		}
+		if strings.Contains(sec, "a=crypto") || strings.Contains(sec, midExtensionURI) {
+			t.Errorf("SDES or MID extension towards the browser:\n%s", sec)
+		}
+		if m := regexp.MustCompile(`a=rtcp:(\d+)`).FindStringSubmatch(sec); m != nil && m[1] != port {
+			t.Errorf("a=rtcp names another port than the muxed one:\n%s", sec)
+		}
+	}
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, x := range subs {
+		if strings.Contains(s, x) {
+			return true
+		}
+	}
+	return false
+}
+
+var jssipToPhone = []any{"transport-protocol", "RTP/AVP", "ICE", "remove", "rtcp-mux", []string{"demux"}}
+
+// TestJsSIPCallsXLite: the JsSIP/Chrome offer reaches X-Lite as plain
+// RTP/AVP; X-Lite's SDP goes back as a WebRTC answer.
+func TestJsSIPCallsXLite(t *testing.T) {
+	h := newTestHandler(t)
+	toPhone := sdpOf(t, h, append([]any{"command", "offer", "call-id", "fx1", "from-tag", "jssip", "sdp", fixture(t, "jssip-chrome-offer.sdp")}, jssipToPhone...)...)
+	checkPlainSide(t, toPhone)
+	if !strings.Contains(toPhone, "m=audio ") || !strings.Contains(toPhone, " RTP/AVP 111 103 104 9 0 8 106 105 13 110 112 113 126\r\n") {
+		t.Fatalf("codecs not kept:\n%s", toPhone)
+	}
+	if !regexp.MustCompile(`a=rtcp:\d+\r`).MatchString(toPhone) {
+		t.Fatalf("rtcp-mux demux should give the phone an RTCP port:\n%s", toPhone)
+	}
+	toBrowser := sdpOf(t, h, "command", "answer", "call-id", "fx1", "from-tag", "jssip", "to-tag", "xlite", "sdp", fixture(t, "xlite-avp-offer.sdp"))
+	checkBrowserSide(t, toBrowser, false, "0")
+	if !strings.Contains(toBrowser, "a=mid:0\r") {
+		t.Fatalf("the answer must keep the browser's mid:\n%s", toBrowser)
+	}
+}
+
+// TestChromeBundleWithDataChannelToPhone: the data channel of a bundled
+// Chrome offer is rejected towards the phone, and the answer's BUNDLE
+// group names only the audio that is left.
+func TestChromeBundleWithDataChannelToPhone(t *testing.T) {
+	h := newTestHandler(t)
+	toPhone := sdpOf(t, h, append([]any{"command", "offer", "call-id", "fx2", "from-tag", "chrome", "sdp", fixture(t, "chrome-bundle-audio-datachannel-offer.sdp")}, jssipToPhone...)...)
+	checkPlainSide(t, toPhone)
+	if !strings.Contains(toPhone, "m=application 0 ") {
+		t.Fatalf("the data channel should be rejected towards the phone:\n%s", toPhone)
+	}
+	audio, _, _ := strings.Cut(toPhone, "m=application")
+	if strings.Contains(audio, "c=IN IP4 0.0.0.0") {
+		t.Fatalf("trickle's 0.0.0.0 is not hold; the phone must get the relay address:\n%s", toPhone)
+	}
+	answer := fixture(t, "xlite-avp-offer.sdp") + "m=application 0 RTP/AVP 0\r\n"
+	toBrowser := sdpOf(t, h, "command", "answer", "call-id", "fx2", "from-tag", "chrome", "to-tag", "phone", "sdp", answer)
+	checkBrowserSide(t, toBrowser, false, "0")
+	if !strings.Contains(toBrowser, "m=application 0 ") || !strings.Contains(toBrowser, "a=mid:2\r") {
+		t.Fatalf("the data channel should stay rejected, with its mid:\n%s", toBrowser)
+	}
+}
+
+// TestXLiteCallsBrowser: X-Lite's plain offer becomes a WebRTC offer with
+// the WebRTC flag; the JsSIP/Chrome answer goes back to X-Lite plain.
+func TestXLiteCallsBrowser(t *testing.T) {
+	h := newTestHandler(t)
+	toBrowser := sdpOf(t, h, "command", "offer", "call-id", "fx3", "from-tag", "xlite", "sdp", fixture(t, "xlite-avp-offer.sdp"), "flags", []string{"WebRTC"})
+	checkBrowserSide(t, toBrowser, true, "0")
+	toPhone := sdpOf(t, h, "command", "answer", "call-id", "fx3", "from-tag", "xlite", "to-tag", "jssip", "sdp", fixture(t, "jssip-chrome-answer.sdp"))
+	checkPlainSide(t, toPhone)
+	if !strings.Contains(toPhone, " RTP/AVP ") {
+		t.Fatalf("the phone's answer must be RTP/AVP:\n%s", toPhone)
+	}
+}
