@@ -288,10 +288,20 @@ func (a *Agent) Stats() Stats {
 }
 
 // SetRemoteCredentials sets the peer's credentials once they are known
-// (from the SDP answer or offer).
+// (from the SDP answer or offer). Setting the same credentials again is a
+// no-op. Changing credentials that were already set means that the peer
+// restarted ICE (RFC 8445 section 9): the agent starts a new generation as
+// Restart does, keeping its own credentials, so remote candidates of the
+// new generation must be added after this call.
 func (a *Agent) SetRemoteCredentials(c Credentials) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.remote == c {
+		return
+	}
+	if a.remote.Ufrag != "" || a.remote.Pwd != "" {
+		a.newGeneration()
+	}
 	a.remote = c
 }
 
@@ -308,22 +318,37 @@ func (a *Agent) Selected(component int) (netip.AddrPort, bool) {
 	return c.sel, true
 }
 
-// Restart starts a new ICE generation after an ICE restart (changed
-// ufrag/pwd in a re-offer or its answer): the check list, pending
-// transactions and remote candidates are discarded and the new credentials
-// are used from now on. The current selection, if any, keeps being
-// reported by Selected (and its consent kept fresh) until the new
-// generation nominates a pair, which is reported with a Nominated event
-// even when it has the same address.
+// Restart starts a new ICE generation after an ICE restart (RFC 8445
+// section 9): the check list, pending transactions and remote candidates
+// are discarded and the new credentials are used from now on. local are
+// our new credentials (from NewCredentials), to be sent in the SDP that
+// restarts ICE or answers the restart; remote are the peer's new ones, or
+// the zero Credentials when they are not known yet (we offer the restart),
+// to be set later with SetRemoteCredentials; add the new generation's
+// remote candidates after the remote credentials.
+//
+// The current selection, if any, keeps being reported by Selected until
+// the new generation nominates a pair, which is reported with a Nominated
+// event even when it has the same address. Consent checks on it go on with
+// the new remote credentials once known; if the peer does not answer them,
+// ConsentLost follows after ConsentTimeout as usual.
 func (a *Agent) Restart(local, remote Credentials) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.local, a.remote = local, remote
-	a.txns = nil
-	a.triggered = nil
+	a.newGeneration()
+}
+
+// newGeneration discards the state of the current ICE generation.
+func (a *Agent) newGeneration() {
+	clear(a.txns)
+	a.txns = a.txns[:0]
+	clear(a.triggered)
+	a.triggered = a.triggered[:0]
 	a.eoc = false
 	for _, c := range a.comps {
-		c.pairs = nil
+		clear(c.pairs)
+		c.pairs = c.pairs[:0]
 		c.current = false
 		c.firstValid = time.Time{}
 		c.nominating = nil
