@@ -272,7 +272,7 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 	sessionICE := s.HasAttr("ice-ufrag")
 	usesSessConn := false
 	webrtc := false         // ICE/DTLS terminated on some m-line
-	iceLite := false        // ngrelay's ICE (lite) is offered or answered
+	iceLite := false        // ngrelay is an ICE-lite agent towards the leg
 	var bundleMids []string // mids of the BUNDLE group sent to a WebRTC leg
 	var out netip.Addr      // the address announced in the rewritten SDP
 	// Plain twins of SDES m-lines in a legacy best-effort SRTP offer
@@ -492,28 +492,44 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 				m.SetDirection("sendonly")
 			}
 		}
-		stripICE(m)
-		switch {
-		case terminateFrom:
+		// ICE (RFC 8445): ngrelay is the ICE agent of a leg whose SDP
+		// carries ICE, and gives its own ICE to the leg the SDP goes to
+		// as the "ICE" key says, and always to a leg whose DTLS-SRTP it
+		// terminates (browsers insist on ICE). The leg's own ICE
+		// attributes are read before they are replaced.
+		fromICE := sessionICE || m.HasAttr("ice-ufrag")
+		if mf.Bundle != nil {
+			recordMid(s, m, mf)
+		} else if terminateFrom || fromICE {
+			rtc := h.rtcFor(sd.call, mf, rtcOptions{
+				controlling: !isOffer || s.HasAttr("ice-lite") || m.HasAttr("ice-lite"),
+				lite:        liteTowards(req, !isOffer),
+				dtls:        terminateFrom,
+			})
+			if err := rtc.setRemote(s, m, mf.Local(), isOffer, req); err != nil {
+				return "", err
+			}
+		}
+		if terminateFrom {
 			if mf.Bundle == nil {
-				rtc := h.rtcFor(sd.call, mf, !isOffer, true)
-				if err := rtc.setRemote(s, m, mf.Local(), isOffer, req); err != nil {
-					return "", err
-				}
 				mf.MIDExtension = midExtension(s, m)
-			} else {
-				recordMid(s, m, mf)
 			}
 			mf.Demux = demuxOf(m)
 			removeWebRTCAttrs(m)
 			removeMIDExtension(m) // the phone gets no BUNDLE
 			webrtc = true
-		case terminateTo:
-			rtc := h.rtcFor(sd.call, tp, isOffer, true)
+		}
+		stripICE(m)
+		// An answer gives ICE only to an offerer that offered it.
+		if terminateTo || iceWanted(req, fromICE) && (isOffer || state(tp).rtc != nil) {
+			rtc := h.rtcFor(sd.call, tp, rtcOptions{controlling: isOffer, lite: liteTowards(req, isOffer), dtls: terminateTo})
 			if err := rtc.writeLocal(m, i, isOffer, req, local.Advertise, mt); err != nil {
 				return "", err
 			}
-			webrtc, iceLite = true, true
+			iceLite = iceLite || rtc.lite
+		}
+		if terminateTo {
+			webrtc = true
 			bundled := toPlan.inBundle(i)
 			if !isOffer {
 				bundled = state(mt).bundled
@@ -558,8 +574,9 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		s.AddAttr("group", "BUNDLE "+strings.Join(bundleMids, " "))
 	}
 	if iceLite {
-		// ngrelay is an ICE-lite agent (RFC 8445 2.5): it is reachable at
-		// its host candidates and lets the browser nominate.
+		// ngrelay is an ICE-lite agent (RFC 8445 2.5) towards this leg,
+		// as "ICE-lite" asked: it is reachable at its host candidates
+		// and lets the leg nominate.
 		s.AddAttr("ice-lite", "")
 	}
 	if req.Flags["loop-protect"] {
@@ -646,4 +663,34 @@ func portError(err error) error {
 		return errorReply("Ran out of ports")
 	}
 	return errorReply("Failed to allocate ports: %s", err)
+}
+
+// iceWanted says whether ngrelay offers or answers its own ICE to the leg an
+// SDP goes to, from the "ICE" key: remove never, force (and force-relay)
+// always, default (or none) when the SDP came with ICE, as rtpengine does.
+func iceWanted(req *Request, fromICE bool) bool {
+	switch req.ICE {
+	case "remove":
+		return false
+	case "force", "force-relay":
+		return true
+	default:
+		return fromICE
+	}
+}
+
+// liteTowards says whether ngrelay is an ICE-lite agent towards the
+// recipient of the offer (offerRecipient) or the offerer, from the
+// "ICE-lite" key: forward (the offer's recipient), backward (the
+// offerer), both, or off (full ICE, the default).
+func liteTowards(req *Request, offerRecipient bool) bool {
+	switch req.ICELite {
+	case "both":
+		return true
+	case "forward":
+		return offerRecipient
+	case "backward":
+		return !offerRecipient
+	}
+	return false
 }

@@ -29,7 +29,14 @@ type rtcSession struct {
 	agent *ice.Agent
 	log   *slog.Logger
 
+	// dtls says that ngrelay terminates the leg's DTLS-SRTP too (not
+	// only its ICE).
+	dtls bool
+	// lite: ngrelay is an ICE-lite agent towards the leg.
+	lite bool
+
 	mu          sync.Mutex
+	remote      ice.Credentials // the leg's ICE credentials last seen
 	remoteFPs   []dtls.Fingerprint
 	role        dtls.Role
 	ep          *dtls.Endpoint
@@ -50,17 +57,30 @@ func (h *Handler) certificate() (*dtls.Certificate, error) {
 	return h.cert, h.certErr
 }
 
-// rtcFor returns the WebRTC session of a media, starting it if needed.
-func (h *Handler) rtcFor(call *relay.Call, m *relay.Media, controlling, lite bool) *rtcSession {
+// rtcOptions say how ngrelay meets a leg's media: as a full or lite ICE
+// agent in the given initial role, and whether it terminates DTLS-SRTP.
+type rtcOptions struct {
+	controlling, lite, dtls bool
+}
+
+// rtcFor returns the ICE (and DTLS) session of a media, starting it if
+// needed. A session started for ICE alone takes on DTLS when asked to.
+func (h *Handler) rtcFor(call *relay.Call, m *relay.Media, o rtcOptions) *rtcSession {
 	st := state(m)
-	if st.rtc != nil {
-		return st.rtc
+	if r := st.rtc; r != nil {
+		if o.dtls && !r.dtls {
+			r.mu.Lock()
+			r.dtls = true
+			r.mu.Unlock()
+			m.AwaitKeys, m.ControlDTLS = true, true
+		}
+		return r
 	}
 	q := make(chan relay.ControlPacket, controlQueueLen)
-	r := &rtcSession{h: h, call: call, media: m, q: q, log: call.Log.With(slog.Int("media", m.Index))}
-	r.agent = ice.NewAgent(ice.Config{Local: ice.NewCredentials(nil), Lite: lite, Controlling: controlling && !lite})
+	r := &rtcSession{h: h, call: call, media: m, q: q, dtls: o.dtls, lite: o.lite, log: call.Log.With(slog.Int("media", m.Index))}
+	r.agent = ice.NewAgent(ice.Config{Local: ice.NewCredentials(nil), Lite: o.lite, Controlling: o.controlling && !o.lite})
 	m.Control = q
-	m.AwaitKeys = true
+	m.AwaitKeys, m.ControlDTLS = o.dtls, o.dtls
 	st.rtc = r
 	go r.run()
 	return r
@@ -135,6 +155,10 @@ func (r *rtcSession) packet(p relay.ControlPacket) {
 	// DTLS: only from the selected pair once there is one (RFC 7983;
 	// a stranger's records must not disturb the handshake).
 	r.mu.Lock()
+	if !r.dtls {
+		r.mu.Unlock()
+		return
+	}
 	if !r.peer.IsValid() {
 		r.peer = p.From
 	}
@@ -171,8 +195,11 @@ func (r *rtcSession) event(ev ice.Event) {
 		if e.Component == 1 {
 			r.mu.Lock()
 			r.peer = e.Remote
+			withDTLS := r.dtls
 			r.mu.Unlock()
-			r.startDTLS()
+			if withDTLS {
+				r.startDTLS()
+			}
 		}
 		r.log.Info("ICE nominated", slog.Int("component", e.Component), slog.String("remote", e.Remote.String()))
 	case *ice.ConsentLost:
@@ -239,9 +266,10 @@ func (r *rtcSession) keyed(local, remote srtp.Params) {
 	r.log.Info("DTLS-SRTP keyed", slog.String("suite", local.Suite.Name()))
 }
 
-// setRemote records the WebRTC side's ICE and DTLS parameters from its SDP
-// (offer or answer) and decides our DTLS role. peerOffered says whether
-// that SDP is an offer.
+// setRemote records the leg's ICE parameters from its SDP (offer or
+// answer), read before ngrelay strips them, and, when ngrelay terminates
+// its DTLS, its fingerprints and setup, deciding our DTLS role.
+// peerOffered says whether that SDP is an offer.
 func (r *rtcSession) setRemote(s *sdp.Session, m *sdp.Media, la *relay.LocalAddr, peerOffered bool, req *Request) error {
 	attr := func(name string) (string, bool) {
 		if v, ok := m.Attr(name); ok {
@@ -253,17 +281,39 @@ func (r *rtcSession) setRemote(s *sdp.Session, m *sdp.Media, la *relay.LocalAddr
 	pwd, _ := attr("ice-pwd")
 	if ufrag != "" && pwd != "" {
 		rc := ice.Credentials{Ufrag: ufrag, Pwd: pwd}
-		r.agent.SetRemoteCredentials(rc)
+		r.mu.Lock()
+		old := r.remote
+		r.remote = rc
+		r.mu.Unlock()
+		if old.Ufrag != "" && old != rc && peerOffered {
+			// An ICE restart (RFC 8445 section 9): new credentials
+			// of our own go into the answer.
+			r.agent.Restart(ice.NewCredentials(nil), rc)
+			r.log.Info("ICE restart by the peer")
+		} else {
+			r.agent.SetRemoteCredentials(rc)
+		}
 	}
+	mux := m.HasAttr("rtcp-mux")
 	for _, v := range m.Attrs("candidate") {
 		c, err := ice.ParseCandidate(v)
 		if err != nil || !c.IsUDP() || !c.Addr.IsValid() || c.Addr.Addr().Is4() != la.Addr.Is4() {
 			continue
 		}
+		if mux && c.Component != 1 {
+			continue // RTCP shares the RTP transport
+		}
 		r.agent.AddRemoteCandidate(c)
 	}
 	if m.HasAttr("end-of-candidates") || s.HasAttr("end-of-candidates") {
 		r.agent.EndOfCandidates()
+	}
+	recordMid(s, m, r.media)
+	r.mu.Lock()
+	withDTLS := r.dtls
+	r.mu.Unlock()
+	if !withDTLS {
+		return nil
 	}
 	var fps []dtls.Fingerprint
 	for _, v := range append(m.Attrs("fingerprint"), s.Attrs("fingerprint")...) {
@@ -273,7 +323,6 @@ func (r *rtcSession) setRemote(s *sdp.Session, m *sdp.Media, la *relay.LocalAddr
 		}
 	}
 	setup, _ := attr("setup")
-	recordMid(s, m, r.media)
 	r.mu.Lock()
 	changed := r.ep != nil && !sameFingerprints(r.remoteFPs, fps)
 	r.remoteFPs = fps
@@ -312,6 +361,15 @@ func (r *rtcSession) setRemote(s *sdp.Session, m *sdp.Media, la *relay.LocalAddr
 		r.startDTLS() // wait for the peer's ClientHello
 	} else if _, ok := r.agent.Selected(1); ok {
 		r.startDTLS()
+	} else if ufrag == "" {
+		// A DTLS endpoint without ICE: the handshake goes to the
+		// address its SDP names.
+		r.mu.Lock()
+		if !r.peer.IsValid() {
+			r.peer = r.media.Endpoint
+		}
+		r.mu.Unlock()
+		r.startDTLS()
 	}
 	return nil
 }
@@ -332,16 +390,23 @@ func sameFingerprints(a, b []dtls.Fingerprint) bool {
 // the WebRTC side: media's m-line, carried by r's transport (the same media
 // unless bundled). offer says whether it is an offer (setup:actpass).
 func (r *rtcSession) writeLocal(m *sdp.Media, index int, offer bool, req *Request, adv netip.Addr, media *relay.Media) error {
-	cert, err := r.h.certificate()
-	if err != nil {
-		return errorReply("DTLS certificate: %s", err)
+	r.mu.Lock()
+	withDTLS := r.dtls
+	r.mu.Unlock()
+	var fp string
+	if withDTLS {
+		cert, err := r.h.certificate()
+		if err != nil {
+			return errorReply("DTLS certificate: %s", err)
+		}
+		if fp, err = cert.Fingerprint("sha-256"); err != nil {
+			return errorReply("DTLS fingerprint: %s", err)
+		}
+		removeWebRTCAttrs(m)
+		m.RemoveAttr("crypto")
+	} else {
+		stripICE(m)
 	}
-	fp, err := cert.Fingerprint("sha-256")
-	if err != nil {
-		return errorReply("DTLS fingerprint: %s", err)
-	}
-	removeWebRTCAttrs(m)
-	m.RemoveAttr("crypto")
 	creds := r.agent.Local()
 	if _, ok := m.Attr("mid"); !ok {
 		st := state(media)
@@ -355,14 +420,16 @@ func (r *rtcSession) writeLocal(m *sdp.Media, index int, offer bool, req *Reques
 	}
 	m.AddAttr("ice-ufrag", creds.Ufrag)
 	m.AddAttr("ice-pwd", creds.Pwd)
-	m.AddAttr("fingerprint", "sha-256 "+fp)
-	setup := "actpass"
-	if !offer {
-		r.mu.Lock()
-		setup = r.role.Setup()
-		r.mu.Unlock()
+	if withDTLS {
+		m.AddAttr("fingerprint", "sha-256 "+fp)
+		setup := "actpass"
+		if !offer {
+			r.mu.Lock()
+			setup = r.role.Setup()
+			r.mu.Unlock()
+		}
+		m.AddAttr("setup", setup)
 	}
-	m.AddAttr("setup", setup)
 	if s := r.media.RTP; s != nil {
 		m.AddAttr("candidate", ice.HostCandidate(netip.AddrPortFrom(adv, uint16(s.LocalPort())), 1, 65535).String())
 	}

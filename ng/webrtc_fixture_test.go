@@ -1,6 +1,7 @@
 package ng
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -41,13 +42,14 @@ var (
 // 8839, 8842 and 8843: per media section ICE credentials of legal length,
 // a sha-256 fingerprint, the setup role (actpass in offers, active or
 // passive in answers), rtcp-mux, a mid, a host candidate on the port of the
-// m= line, end-of-candidates; BUNDLE and ice-lite at session level.
+// m= line, end-of-candidates; BUNDLE at session level, and no ice-lite
+// (ngrelay runs full ICE by default).
 func checkBrowserSide(t *testing.T, body string, offer bool, bundle string) {
 	t.Helper()
 	sections := strings.Split(body, "\r\nm=")
 	sections[0] += "\r\n"
-	if !strings.Contains(sections[0], "\r\na=ice-lite\r") {
-		t.Errorf("no session-level a=ice-lite")
+	if strings.Contains(body, "a=ice-lite") {
+		t.Errorf("ngrelay is a full ICE agent unless ICE-lite asks otherwise")
 	}
 	if !strings.Contains(sections[0], "\r\na=group:BUNDLE "+bundle+"\r") {
 		t.Errorf("want a=group:BUNDLE %s at session level", bundle)
@@ -157,5 +159,53 @@ func TestXLiteCallsBrowser(t *testing.T) {
 	checkPlainSide(t, toPhone)
 	if !strings.Contains(toPhone, " RTP/AVP ") {
 		t.Fatalf("the phone's answer must be RTP/AVP:\n%s", toPhone)
+	}
+}
+
+// TestICEKey: the "ICE" and "ICE-lite" keys decide whether ngrelay gives a
+// leg its own ICE, as rtpengine's do.
+func TestICEKey(t *testing.T) {
+	plain := fixture(t, "xlite-avp-offer.sdp")
+	withICE := strings.Replace(plain, "a=rtpmap:101", "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwxyz\r\na=candidate:1 1 udp 2130706431 192.168.1.23 49874 typ host\r\na=rtpmap:101", 1)
+	cases := []struct {
+		name, offer  string
+		kv, answerKV []any
+		wantICE      bool
+		wantLite     bool
+		answerHasICE bool // the offerer gets ICE back in the answer
+	}{
+		{"plain, no key", plain, nil, nil, false, false, false},
+		{"plain, default", plain, []any{"ICE", "default"}, nil, false, false, false},
+		{"plain, force", plain, []any{"ICE", "force"}, nil, true, false, false},
+		{"plain, force both ways", plain, []any{"ICE", "force"}, []any{"ICE", "force"}, true, false, false},
+		{"plain, force, lite forward", plain, []any{"ICE", "force", "ICE-lite", "forward"}, nil, true, true, false},
+		{"ICE, no key", withICE, nil, nil, true, false, false},
+		{"ICE, remove", withICE, []any{"ICE", "remove"}, nil, false, false, false},
+		{"ICE, remove, answer force", withICE, []any{"ICE", "remove"}, []any{"ICE", "force"}, false, false, true},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newTestHandler(t)
+			id := fmt.Sprint("ice", i)
+			out := sdpOf(t, h, append([]any{"command", "offer", "call-id", id, "from-tag", "a", "sdp", c.offer}, c.kv...)...)
+			if strings.Contains(out, "abcdefghijklmnopqrstuvwxyz") || strings.Contains(out, "192.168.1.23 49874") {
+				t.Fatalf("the offerer's own ICE passed through:\n%s", out)
+			}
+			if got := strings.Contains(out, "a=ice-ufrag:") && candidateRe.MatchString(out); got != c.wantICE {
+				t.Fatalf("ngrelay's ICE in the offer = %v, want %v:\n%s", got, c.wantICE, out)
+			}
+			if got := strings.Contains(out, "a=ice-lite"); got != c.wantLite {
+				t.Fatalf("ice-lite = %v, want %v:\n%s", got, c.wantLite, out)
+			}
+			if c.wantICE && !strings.Contains(out, " 2 udp ") {
+				t.Fatalf("no RTCP candidate without rtcp-mux:\n%s", out)
+			}
+			// The answerer speaks no ICE; the offerer gets ICE back when
+			// the answer's key asks for it and it offered ICE.
+			ans := sdpOf(t, h, append([]any{"command", "answer", "call-id", id, "from-tag", "a", "to-tag", "b", "sdp", plain}, c.answerKV...)...)
+			if got := strings.Contains(ans, "a=ice-ufrag:"); got != c.answerHasICE {
+				t.Fatalf("ICE in the answer = %v, want %v:\n%s", got, c.answerHasICE, ans)
+			}
+		})
 	}
 }

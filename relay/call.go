@@ -228,9 +228,13 @@ type Media struct {
 	RTP, RTCP *Stream
 	// Endpoint and RTCPEndpoint are where the leg's SDP says it receives.
 	Endpoint, RTCPEndpoint netip.AddrPort
-	// Control, when set, receives the STUN and DTLS packets arriving on
-	// the media's streams (a WebRTC leg's ICE and DTLS-SRTP).
+	// Control, when set, receives the STUN packets arriving on the
+	// media's streams (ngrelay's ICE with the leg), and its DTLS records
+	// when ControlDTLS is set.
 	Control chan<- ControlPacket
+	// ControlDTLS sends DTLS records to Control too (ngrelay terminates
+	// the leg's DTLS); otherwise they are relayed like media.
+	ControlDTLS bool
 	// Signalling is the control plane's own state of the media (package
 	// ng keeps its SDES negotiation there); relay never looks at it.
 	Signalling any
@@ -349,7 +353,7 @@ func (m *Media) publish(l *Leg, peer *Media) {
 			continue
 		}
 		rec := &forwarding{latch: o.Latch, strictSource: o.StrictSource, handover: o.MediaHandover, raw: m.RawUDP, dtls: m.DTLS || peer != nil && peer.DTLS}
-		rec.ctl = m.Control
+		rec.ctl, rec.ctlDTLS = m.Control, m.ControlDTLS
 		var okIn bool
 		rec.unprotect, okIn = s.inCtx.ensure(m.SRTPIn, log)
 		rt, okOut := routeTo(s, m, peer, &s.outCtx, log)

@@ -23,7 +23,7 @@ func (s *Stream) receive(buf []byte, n int, src netip.AddrPort, now int64) (out 
 		return nil, dst, 0, false
 	}
 	pkt := buf[:n]
-	if rec.ctl != nil && n > 0 && (isSTUN(pkt[0]) || isDTLS(pkt[0])) {
+	if rec.ctl != nil && n > 0 && (isSTUN(pkt[0]) || rec.ctlDTLS && isDTLS(pkt[0])) {
 		s.toControl(rec.ctl, pkt, src)
 		return nil, dst, 0, false
 	}

@@ -67,9 +67,11 @@ type forwarding struct {
 	raw bool
 	// dtls relays DTLS records too: the media's profile is DTLS-SRTP.
 	dtls bool
-	// ctl, when set, receives the STUN and DTLS packets that arrive on the
-	// stream (WebRTC legs); they are not forwarded.
+	// ctl, when set, receives the STUN packets (and, with ctlDTLS, the
+	// DTLS records) that arrive on the stream; they are not forwarded.
 	ctl chan<- ControlPacket
+	// ctlDTLS sends DTLS records to ctl too (ngrelay terminates DTLS).
+	ctlDTLS bool
 	// unprotect decrypts SRTP/SRTCP received from the leg (nil: plain);
 	// protect encrypts what is sent to the sink's leg (nil: plain). Each
 	// context belongs to this one stream, so only its worker uses it.

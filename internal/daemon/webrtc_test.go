@@ -131,13 +131,15 @@ func webrtcMedia(t *testing.T, pc *webrtc.PeerConnection, track *webrtc.TrackLoc
 
 // TestBrowserOffersPhoneAnswers: the JsSIP case. The browser's offer
 // (ICE, DTLS, rtcp-mux) reaches the phone as plain RTP/AVP; the phone's
-// answer goes back with ngrelay's ICE and DTLS. Both DTLS roles.
+// answer goes back with ngrelay's ICE and DTLS. Both DTLS roles; ngrelay
+// as a full ICE agent (controlled: the browser nominates after ngrelay's
+// own checks succeed) and as an ICE-lite one.
 func TestBrowserOffersPhoneAnswers(t *testing.T) {
-	for _, dtlsRole := range []string{"", "passive"} {
-		name := "ngrelay-active"
-		if dtlsRole != "" {
-			name = "ngrelay-passive"
-		}
+	for _, c := range []struct {
+		name, dtlsRole string
+		lite           bool
+	}{{"ngrelay-active", "", false}, {"ngrelay-passive", "passive", false}, {"ngrelay-lite", "", true}} {
+		name, dtlsRole := c.name, c.dtlsRole
 		t.Run(name, func(t *testing.T) {
 			td := startDaemon(t, nil)
 			pc, track := newBrowser(t)
@@ -150,6 +152,9 @@ func TestBrowserOffersPhoneAnswers(t *testing.T) {
 				"transport-protocol", "RTP/AVP", "ICE", "remove", "rtcp-mux", []string{"demux"}}
 			if dtlsRole != "" {
 				kv = append(kv, "DTLS", dtlsRole)
+			}
+			if c.lite {
+				kv = append(kv, "ICE-lite", "backward")
 			}
 			r := td.cmd(t, kv...)
 			mustOK(t, r)
@@ -164,10 +169,13 @@ func TestBrowserOffersPhoneAnswers(t *testing.T) {
 			r = td.cmd(t, "command", "answer", "call-id", "rtc-"+name, "from-tag", "browser", "to-tag", "phone", "sdp", phone.sdp())
 			mustOK(t, r)
 			toBrowser, _ := r.GetString("sdp")
-			for _, want := range []string{"UDP/TLS/RTP/SAVPF", "a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:sha-256 ", "a=candidate:", "a=rtcp-mux", "a=ice-lite", "a=group:BUNDLE 0", "a=mid:0"} {
+			for _, want := range []string{"UDP/TLS/RTP/SAVPF", "a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:sha-256 ", "a=candidate:", "a=rtcp-mux", "a=group:BUNDLE 0", "a=mid:0"} {
 				if !strings.Contains(toBrowser, want) {
 					t.Fatalf("the browser's answer lacks %q:\n%s", want, toBrowser)
 				}
+			}
+			if strings.Contains(toBrowser, "a=ice-lite") != c.lite {
+				t.Fatalf("a=ice-lite in the answer should be %v:\n%s", c.lite, toBrowser)
 			}
 			wantSetup := "a=setup:active"
 			if dtlsRole == "passive" {
