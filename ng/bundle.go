@@ -142,7 +142,8 @@ func outProto(req *Request, m *sdp.Media, mt *relay.Media, isOffer bool) string 
 // terminates: on the side the SDP comes from, as that WebRTC leg grouped
 // them (fromPlan); on the side it goes to, every RTP m-line of an offer to
 // a WebRTC leg (toPlan). An answer to a WebRTC leg keeps the bundle its
-// offer made.
+// offer made. The "bundle" key's reject turns both off: each m-line keeps
+// its own transport.
 func planBundles(req *Request, s *sdp.Session, sd side, isOffer bool) (fromPlan, toPlan bundlePlan) {
 	terminates := func(i int) (from, to bool) {
 		m := s.Media[i]
@@ -160,6 +161,14 @@ func planBundles(req *Request, s *sdp.Session, sd side, isOffer bool) (fromPlan,
 	toPlan = make(bundlePlan, len(s.Media))
 	for i := range toPlan {
 		toPlan[i] = -1
+	}
+	if req.Bundle["reject"] {
+		// every m-line on its own transport, as a leg without BUNDLE
+		// support would have it
+		for i := range fromPlan {
+			fromPlan[i] = -1
+		}
+		return fromPlan, toPlan
 	}
 	if isOffer {
 		toPlan = planAll(len(s.Media), func(i int) bool {

@@ -458,6 +458,14 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		}
 		out = adv
 		m.SetPort(tp.RTP.LocalPort())
+		if isOffer && mt.Bundle != nil && req.Bundle["strict"] {
+			// RFC 8843 bundle-only: the m-line exists only in the
+			// bundle (zero port)
+			m.SetPort(0)
+			if !m.HasAttr("bundle-only") {
+				m.AddAttr("bundle-only", "")
+			}
+		}
 		if mt.Proto != "" {
 			m.SetProto(mt.Proto)
 		}

@@ -38,6 +38,9 @@ type Request struct {
 	// RTCPMux holds the "rtcp-mux" items (offer, require, demux, accept,
 	// reject), lower case.
 	RTCPMux     map[string]bool
+	// Bundle holds the items of the "bundle" key (accept, offer,
+	// require, strict, reject).
+	Bundle map[string]bool
 	Label       string
 	SetLabel    string
 	DeleteDelay int // seconds; -1 when not given
@@ -96,6 +99,7 @@ func parseRequest(d bencode.Value) (*Request, error) {
 		Supports:    map[string]bool{},
 		OSRTP:       map[string]bool{},
 		RTCPMux:     map[string]bool{},
+		Bundle:      map[string]bool{},
 	}
 	for _, p := range d.Dict {
 		if err := r.setKey(p.Key, p.Value); err != nil {
@@ -258,6 +262,18 @@ func (r *Request) setKey(key string, v bencode.Value) error {
 	case "dtls":
 		r.DTLS, err = str()
 		r.DTLS = normFlag(r.DTLS)
+	case "bundle":
+		var items []string
+		if items, err = stringsOf(key, v); err == nil {
+			for _, it := range items {
+				switch f := normFlag(it); f {
+				case "accept", "offer", "require", "strict", "reject":
+					r.Bundle[f] = true
+				default:
+					return errorReply(`Invalid "bundle" item %q: expected accept, offer, require, strict or reject`, it)
+				}
+			}
+		}
 	case "rtcp-mux":
 		var items []string
 		if items, err = stringsOf(key, v); err == nil {

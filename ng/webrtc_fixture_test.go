@@ -209,3 +209,36 @@ func TestICEKey(t *testing.T) {
 		})
 	}
 }
+
+// TestBundleKey: "bundle" reject keeps each m-line on its own transport;
+// strict makes the further m-lines of an offer bundle-only.
+func TestBundleKey(t *testing.T) {
+	av := "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n" +
+		"m=audio 4000 RTP/AVP 0\r\nm=video 4002 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n"
+	h := newTestHandler(t)
+	ports := func(body string) []string {
+		var p []string
+		for _, l := range strings.Split(body, "\r\n") {
+			if strings.HasPrefix(l, "m=") {
+				p = append(p, strings.Fields(l)[1])
+			}
+		}
+		return p
+	}
+	out := sdpOf(t, h, "command", "offer", "call-id", "b1", "from-tag", "a", "sdp", av, "flags", []string{"WebRTC"})
+	if p := ports(out); p[0] != p[1] || !strings.Contains(out, "a=group:BUNDLE 0 1") {
+		t.Fatalf("default: a WebRTC offer bundles both m-lines on one port:\n%s", out)
+	}
+	out = sdpOf(t, h, "command", "offer", "call-id", "b2", "from-tag", "a", "sdp", av, "flags", []string{"WebRTC"}, "bundle", []string{"reject"})
+	if p := ports(out); p[0] == p[1] || strings.Contains(out, "a=group:BUNDLE") {
+		t.Fatalf("bundle reject: own transports, no group:\n%s", out)
+	}
+	out = sdpOf(t, h, "command", "offer", "call-id", "b3", "from-tag", "a", "sdp", av, "flags", []string{"WebRTC"}, "bundle", []string{"strict"})
+	if p := ports(out); p[0] == "0" || p[1] != "0" || !strings.Contains(out, "a=bundle-only") {
+		t.Fatalf("bundle strict: the video m-line is bundle-only with port 0:\n%s", out)
+	}
+	r := h.Handle(request("command", "offer", "call-id", "b4", "from-tag", "a", "sdp", av, "bundle", []string{"sideways"}))
+	if reason, _ := r.GetString("error-reason"); !strings.Contains(reason, `Invalid "bundle" item`) {
+		t.Fatalf("unknown bundle item: %v", r)
+	}
+}
