@@ -37,10 +37,10 @@ type Request struct {
 	DTLS              string
 	// RTCPMux holds the "rtcp-mux" items (offer, require, demux, accept,
 	// reject), lower case.
-	RTCPMux     map[string]bool
+	RTCPMux map[string]bool
 	// Bundle holds the items of the "bundle" key (accept, offer,
 	// require, strict, reject).
-	Bundle map[string]bool
+	Bundle      map[string]bool
 	Label       string
 	SetLabel    string
 	DeleteDelay int // seconds; -1 when not given
