@@ -160,9 +160,17 @@ func (r *rtcSession) packet(p relay.ControlPacket) {
 		return
 	}
 	if !r.peer.IsValid() {
-		r.peer = p.From
+		// Not the first sender just because it was first: the peer is
+		// the pair ICE selected (its DTLS retransmits what is dropped
+		// meanwhile), or, for a DTLS endpoint that speaks no ICE, the
+		// first sender.
+		if sel, ok := r.agent.Selected(1); ok {
+			r.peer = sel
+		} else if r.remote.Ufrag == "" {
+			r.peer = p.From
+		}
 	}
-	ok := p.From == r.peer
+	ok := r.peer.IsValid() && p.From == r.peer
 	ep := r.ep
 	r.mu.Unlock()
 	if !ok {

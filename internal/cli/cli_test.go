@@ -573,3 +573,36 @@ func TestReferenceFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestWebRTCCounters: the NG handler's ICE/DTLS counters are in "list
+// jsonstats" (ngrelay's own keys) and "list totals" keeps rtpengine's
+// layout.
+func TestWebRTCCounters(t *testing.T) {
+	r := clitest.Start(t, nil)
+	before := r.Command(t, "list totals")
+	hs := &r.Daemon.Handler.Stats
+	hs.DTLSHandshakes.Add(3)
+	hs.DTLSFailures.Add(2)
+	hs.DTLSStrangers.Add(5)
+	hs.STUNAccepted.Add(7)
+	hs.STUNUnauthorized.Add(11)
+	hs.STUNDropped.Add(13)
+	var js struct {
+		Total map[string]json.RawMessage `json:"totalstatistics"`
+	}
+	if err := json.Unmarshal([]byte(r.Command(t, "list jsonstats")), &js); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{
+		"dtlshandshakes": "3", "dtlsfailures": "2", "dtlsstrangerrecords": "5",
+		"stunaccepted": "7", "stununauthorized": "11", "stundropped": "13",
+	} {
+		if got := string(js.Total[k]); got != want {
+			t.Errorf("jsonstats totalstatistics %s = %q, want %s", k, got, want)
+		}
+	}
+	after := r.Command(t, "list totals")
+	if strings.Count(after, "\n") != strings.Count(before, "\n") || strings.Contains(after, "DTLS") || strings.Contains(after, "STUN") {
+		t.Errorf("list totals changed shape with the WebRTC counters:\n%s", after)
+	}
+}

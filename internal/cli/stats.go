@@ -57,6 +57,11 @@ type stats struct {
 	packets, bytes, errors  uint64
 	commands                []uint64 // in ngCommands order
 	commandErrors           uint64
+	// WebRTC media ngrelay terminates: ngrelay's own keys of "list
+	// jsonstats" (rtpengine has no such counters, and "list totals" keeps
+	// rtpengine's exact layout).
+	dtlsHandshakes, dtlsFailures, dtlsStrangers uint64
+	stunAccepted, stunUnauthorized, stunDropped uint64
 }
 
 func (s *Server) gather() stats {
@@ -133,6 +138,12 @@ func (s *Server) gather() stats {
 			}
 		}
 		st.commandErrors = h.Stats.Errors.Load()
+		st.dtlsHandshakes = h.Stats.DTLSHandshakes.Load()
+		st.dtlsFailures = h.Stats.DTLSFailures.Load()
+		st.dtlsStrangers = h.Stats.DTLSStrangers.Load()
+		st.stunAccepted = h.Stats.STUNAccepted.Load()
+		st.stunUnauthorized = h.Stats.STUNUnauthorized.Load()
+		st.stunDropped = h.Stats.STUNDropped.Load()
 	}
 	return st
 }
@@ -329,6 +340,12 @@ func (s *Server) listJSONStats(_ string, w *out) {
 		"totalcallsduration", jzero6,
 		"totalcallsduration2", jzero6,
 		"totalcallsduration_stddev", jzero6,
+		"dtlshandshakes", jint(st.dtlsHandshakes),
+		"dtlsfailures", jint(st.dtlsFailures),
+		"dtlsstrangerrecords", jint(st.dtlsStrangers),
+		"stunaccepted", jint(st.stunAccepted),
+		"stununauthorized", jint(st.stunUnauthorized),
+		"stundropped", jint(st.stunDropped),
 	)
 	iv := []string{"totalcallsduration", jzero6, "minmanagedsessions", "0", "maxmanagedsessions", "0"}
 	for _, c := range ngCommands {

@@ -23,9 +23,11 @@ type engineCollector struct {
 	portPairs                                    *prometheus.Desc
 	wBusy, wWakeups, wReceived, wSent, wSendErrs *prometheus.Desc
 	ngCommands, ngErrors, ngRejected, ngIgnored  *prometheus.Desc
-	// TODO(dtls): DTLS handshakes and SRTP authentication failures go
-	// here once the engine counts them: a Desc each, e.g.
-	//   ngrelay_dtls_handshakes_total{result="ok"|"failed"|"timeout"}
+	// WebRTC legs ngrelay terminates, from the NG handler's counters.
+	dtlsHandshakes, dtlsFailures, dtlsStrangers *prometheus.Desc
+	stunPackets                                 *prometheus.Desc
+	// TODO(srtp): SRTP authentication failures go here once the engine
+	// counts them apart from the other media errors, e.g.
 	//   ngrelay_srtp_auth_failures_total{protocol="rtp"|"rtcp"}
 	// described in Describe and read from the engine's atomic counters in
 	// Collect, like callsCreated (no Prometheus call on the data path).
@@ -101,6 +103,11 @@ func newEngineCollector(engine *relay.Engine, handler *ng.Handler) *engineCollec
 		ngRejected: d("ng_rejected_offers_total", "NG offers refused by the session limit."),
 		ngIgnored:  d("ng_ignored_keys_total", "Unknown NG dictionary keys and flags that were ignored."),
 
+		dtlsHandshakes: d("dtls_handshakes_total", "DTLS-SRTP handshakes completed on WebRTC media ngrelay terminates (SRTP keys installed)."),
+		dtlsFailures:   d("dtls_failures_total", "DTLS-SRTP handshakes that failed on WebRTC media ngrelay terminates (peer certificate not matching the SDP fingerprint, alerts, bad records)."),
+		dtlsStrangers:  d("dtls_stranger_records_total", "DTLS records dropped on WebRTC media because they came from an address other than the ICE-selected peer."),
+		stunPackets:    d("stun_packets_total", `STUN packets received on WebRTC media ngrelay terminates, by result: accepted (binding requests answered with success, responses to its checks, indications), unauthorized (unknown USERNAME or wrong MESSAGE-INTEGRITY: 401), dropped (malformed, bad FINGERPRINT, unknown transaction, other error responses). Packets the full control queue dropped are in the media errors.`, "result"),
+
 		seen:  map[*relay.Stream]streamCounts{},
 		ended: map[ifaceKey]traffic{},
 		last:  map[seriesKey]uint64{},
@@ -117,7 +124,10 @@ func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- d
 	}
 	if c.handler != nil {
-		for _, d := range []*prometheus.Desc{c.maxSessions, c.ngCommands, c.ngErrors, c.ngRejected, c.ngIgnored} {
+		for _, d := range []*prometheus.Desc{
+			c.maxSessions, c.ngCommands, c.ngErrors, c.ngRejected, c.ngIgnored,
+			c.dtlsHandshakes, c.dtlsFailures, c.dtlsStrangers, c.stunPackets,
+		} {
 			ch <- d
 		}
 	}
@@ -255,5 +265,12 @@ func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.ngErrors, st.Errors.Load())
 		counter(c.ngRejected, st.Rejected.Load())
 		counter(c.ngIgnored, st.UnknownKeys.Load())
+
+		counter(c.dtlsHandshakes, st.DTLSHandshakes.Load())
+		counter(c.dtlsFailures, st.DTLSFailures.Load())
+		counter(c.dtlsStrangers, st.DTLSStrangers.Load())
+		counter(c.stunPackets, st.STUNAccepted.Load(), "accepted")
+		counter(c.stunPackets, st.STUNUnauthorized.Load(), "unauthorized")
+		counter(c.stunPackets, st.STUNDropped.Load(), "dropped")
 	}
 }

@@ -65,11 +65,20 @@
 //	ngrelay_ng_ignored_keys_total                 counter: unknown keys and flags that were ignored
 //	ngrelay_ng_command_duration_seconds{command,result="ok"|"error"}   histogram, from ObserveCommand
 //
+// WebRTC media whose ICE and DTLS-SRTP ngrelay terminates (counted by the
+// NG handler's WebRTC sessions; a STUN or DTLS packet dropped because the
+// session's control queue was full counts in ngrelay_media_errors_total
+// instead):
+//
+//	ngrelay_dtls_handshakes_total                 counter: handshakes completed (SRTP keys installed)
+//	ngrelay_dtls_failures_total                   counter: handshakes failed (certificate not matching a=fingerprint, alert, ...)
+//	ngrelay_dtls_stranger_records_total           counter: DTLS records dropped for coming from an address other than the ICE-selected peer
+//	ngrelay_stun_packets_total{result}            counter: result="accepted" (answered with success, responses, indications), "unauthorized" (unknown USERNAME or wrong MESSAGE-INTEGRITY: 401), "dropped" (malformed, bad FINGERPRINT, other errors)
+//
 // Plus the Go runtime (go_*), the process (process_*) and go_build_info.
 //
-// DTLS handshakes and SRTP authentication failures are not exported yet:
-// see the TODO in engineCollector. SRTP authentication failures are in
-// ngrelay_media_errors_total meanwhile.
+// SRTP authentication failures are not exported apart yet: see the TODO in
+// engineCollector. They are in ngrelay_media_errors_total meanwhile.
 package metrics
 
 import (

@@ -193,12 +193,40 @@ func TestMetricsOfACall(t *testing.T) {
 	if _, ok := value(first, "ngrelay_call_timeouts_total", "kind", "forced"); !ok {
 		t.Errorf("no forced terminations series")
 	}
+	// WebRTC counters: present from the start (no WebRTC call yet: zero).
+	webrtc := []struct {
+		name   string
+		labels []string
+	}{
+		{"ngrelay_dtls_handshakes_total", nil},
+		{"ngrelay_dtls_failures_total", nil},
+		{"ngrelay_dtls_stranger_records_total", nil},
+		{"ngrelay_stun_packets_total", []string{"result", "accepted"}},
+		{"ngrelay_stun_packets_total", []string{"result", "unauthorized"}},
+		{"ngrelay_stun_packets_total", []string{"result", "dropped"}},
+	}
+	for _, w := range webrtc {
+		if v := mustValue(t, first, w.name, w.labels...); v != 0 {
+			t.Errorf("%s%v = %v without WebRTC calls, want 0", w.name, w.labels, v)
+		}
+		if typ := first[w.name].GetType(); typ != dto.MetricType_COUNTER {
+			t.Errorf("%s is a %s, want a counter", w.name, typ)
+		}
+	}
 
 	c.SendRTP(t, 3)
 	sendBack(t, c, 4)
 	m.ObserveCommand("offer", 2*time.Millisecond, false)
 	m.ObserveCommand("Answer", time.Millisecond, true)
 	m.ObserveCommand("no such command", time.Millisecond, true)
+	// The handler's WebRTC counters are read at scrape time.
+	hs := &r.Daemon.Handler.Stats
+	hs.DTLSHandshakes.Add(3)
+	hs.DTLSFailures.Add(2)
+	hs.DTLSStrangers.Add(5)
+	hs.STUNAccepted.Add(7)
+	hs.STUNUnauthorized.Add(11)
+	hs.STUNDropped.Add(13)
 
 	second := scrape(t, base+"/metrics")
 	if rtp2 := mustValue(t, second, "ngrelay_media_packets_total", "protocol", "rtp"); rtp2 != rtp1+7 {
@@ -215,6 +243,12 @@ func TestMetricsOfACall(t *testing.T) {
 	}
 	if v := mustValue(t, second, "ngrelay_ng_command_duration_seconds", "command", "other", "result", "error"); v != 1 {
 		t.Errorf("other command latency observations = %v, want 1", v)
+	}
+	for i, want := range []float64{3, 2, 5, 7, 11, 13} {
+		w := webrtc[i]
+		if v := mustValue(t, second, w.name, w.labels...); v != want {
+			t.Errorf("%s%v = %v, want %v", w.name, w.labels, v, want)
+		}
 	}
 
 	// After the call ends, the counters keep its packets.
@@ -260,8 +294,10 @@ func TestPingAndUnknownPaths(t *testing.T) {
 	}
 	// Without an NG handler there are no NG counters, but the rest is there.
 	fams := scrape(t, srv.URL+"/metrics")
-	if fams["ngrelay_ng_commands_total"] != nil {
-		t.Errorf("NG command counters without a handler")
+	for _, name := range []string{"ngrelay_ng_commands_total", "ngrelay_dtls_handshakes_total", "ngrelay_stun_packets_total"} {
+		if fams[name] != nil {
+			t.Errorf("NG handler counter %s without a handler", name)
+		}
 	}
 	mustValue(t, fams, "ngrelay_sessions", "type", "own")
 }
