@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func fixture(t *testing.T, name string) string {
@@ -240,5 +241,45 @@ func TestBundleKey(t *testing.T) {
 	r := h.Handle(request("command", "offer", "call-id", "b4", "from-tag", "a", "sdp", av, "bundle", []string{"sideways"}))
 	if reason, _ := r.GetString("error-reason"); !strings.Contains(reason, `Invalid "bundle" item`) {
 		t.Fatalf("unknown bundle item: %v", r)
+	}
+}
+
+// TestTrickleCandidatesByReoffer: a browser that trickles offers without
+// candidates (c=0.0.0.0, port 9); a re-offer with a candidate adds it to
+// ngrelay's check list, and ngrelay (a full agent) starts checking it.
+func TestTrickleCandidatesByReoffer(t *testing.T) {
+	h := newTestHandler(t)
+	offer := fixture(t, "chrome-bundle-audio-datachannel-offer.sdp")
+	sdpOf(t, h, append([]any{"command", "offer", "call-id", "tr", "from-tag", "chrome", "sdp", offer}, jssipToPhone...)...)
+	sdpOf(t, h, "command", "answer", "call-id", "tr", "from-tag", "chrome", "to-tag", "phone", "sdp", fixture(t, "xlite-avp-offer.sdp")+"m=application 0 RTP/AVP 0\r\n")
+	call := h.engine.Call("tr")
+	call.Lock()
+	rtc := state(call.Leg("chrome").Medias[0]).rtc
+	call.Unlock()
+	if rtc == nil {
+		t.Fatal("no ICE session for the browser's audio")
+	}
+	checksTo := func(addr string) int {
+		n := 0
+		for _, d := range []time.Duration{0, time.Second, 2 * time.Second, 3 * time.Second} {
+			out, _ := rtc.agent.Tick(time.Now().Add(d))
+			for _, o := range out {
+				if o.To.String() == addr {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	const trickled = "192.0.2.77:40000"
+	if n := checksTo(trickled); n != 0 {
+		t.Fatalf("%d checks to a candidate not yet signalled", n)
+	}
+	// The re-offer (same credentials) carries the trickled candidate and
+	// the end of candidates.
+	reoffer := strings.Replace(offer, "a=ice-options:trickle\r\n", "a=ice-options:trickle\r\na=candidate:1 1 udp 2122260223 192.0.2.77 40000 typ host\r\na=end-of-candidates\r\n", 1)
+	sdpOf(t, h, append([]any{"command", "offer", "call-id", "tr", "from-tag", "chrome", "to-tag", "phone", "sdp", reoffer}, jssipToPhone...)...)
+	if n := checksTo(trickled); n == 0 {
+		t.Fatal("ngrelay sends no check to the trickled candidate")
 	}
 }
