@@ -294,6 +294,12 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 		// terminateTo: the SDP goes to it).
 		terminateFrom := isDTLSProfile(inProto) && !isDTLSProfile(mt.Proto)
 		terminateTo := isDTLSProfile(mt.Proto) && !isDTLSProfile(inProto)
+		if (terminateFrom || terminateTo) && isRTPProto(m.Proto) && !m.Rejected() {
+			switch req.DTLS {
+			case "off", "no", "disable":
+				return "", errorReply(`"DTLS" %q refuses the DTLS-SRTP that media %d needs (%s to %s)`, req.DTLS, i+1, inProto, mt.Proto)
+			}
+		}
 		// An m-line of a BUNDLE that ngrelay terminates rides on its
 		// transport m-line's streams, ICE and DTLS (RFC 8843).
 		if terminateFrom {
@@ -702,3 +708,6 @@ func liteTowards(req *Request, offerRecipient bool) bool {
 	}
 	return false
 }
+
+// isRTPProto reports whether an m= protocol carries RTP.
+func isRTPProto(proto string) bool { return strings.Contains(proto, "RTP") }

@@ -262,6 +262,11 @@ func (r *Request) setKey(key string, v bencode.Value) error {
 	case "dtls":
 		r.DTLS, err = str()
 		r.DTLS = normFlag(r.DTLS)
+		switch r.DTLS {
+		case "off", "no", "disable", "passive", "active", "":
+		default:
+			return errorReply(`Invalid "DTLS" %q: expected off, no, disable, passive or active`, r.DTLS)
+		}
 	case "bundle":
 		var items []string
 		if items, err = stringsOf(key, v); err == nil {

@@ -283,3 +283,27 @@ func TestTrickleCandidatesByReoffer(t *testing.T) {
 		t.Fatal("ngrelay sends no check to the trickled candidate")
 	}
 }
+
+// TestDTLSKey: DTLS=off refuses a call that needs ngrelay's DTLS-SRTP with a
+// clear error, and is harmless where none is needed; passive and active
+// pick ngrelay's role in its answer.
+func TestDTLSKey(t *testing.T) {
+	h := newTestHandler(t)
+	r := h.Handle(request(append([]any{"command", "offer", "call-id", "d1", "from-tag", "jssip", "sdp", fixture(t, "jssip-chrome-offer.sdp"), "DTLS", "off"}, jssipToPhone...)...))
+	if reason, _ := r.GetString("error-reason"); !strings.Contains(reason, `"DTLS" "off" refuses the DTLS-SRTP`) {
+		t.Fatalf("DTLS=off on a WebRTC offer: %v", r)
+	}
+	sdpOf(t, h, "command", "offer", "call-id", "d2", "from-tag", "x", "sdp", fixture(t, "xlite-avp-offer.sdp"), "DTLS", "off")
+	r = h.Handle(request("command", "offer", "call-id", "d3", "from-tag", "x", "sdp", fixture(t, "xlite-avp-offer.sdp"), "DTLS", "sideways"))
+	if reason, _ := r.GetString("error-reason"); !strings.Contains(reason, `Invalid "DTLS"`) {
+		t.Fatalf("DTLS=sideways: %v", r)
+	}
+	for _, c := range []struct{ key, want string }{{"active", "a=setup:active"}, {"passive", "a=setup:passive"}} {
+		id := "d-" + c.key
+		sdpOf(t, h, append([]any{"command", "offer", "call-id", id, "from-tag", "jssip", "sdp", fixture(t, "jssip-chrome-offer.sdp"), "DTLS", c.key}, jssipToPhone...)...)
+		ans := sdpOf(t, h, "command", "answer", "call-id", id, "from-tag", "jssip", "to-tag", "x", "sdp", fixture(t, "xlite-avp-offer.sdp"), "DTLS", c.key)
+		if !strings.Contains(ans, c.want) {
+			t.Fatalf("DTLS=%s: want %s:\n%s", c.key, c.want, ans)
+		}
+	}
+}
