@@ -130,6 +130,9 @@ type Config struct {
 
 	// PromptDir (ngrelay only) is the directory of media files to play.
 	PromptDir string
+	// DTLSCert and DTLSKey (ngrelay only) name PEM files of the DTLS
+	// certificate and its key; empty: a fresh certificate per start.
+	DTLSCert, DTLSKey string
 	// SocketRcvBuf and SocketSndBuf (ngrelay only) set SO_RCVBUF and
 	// SO_SNDBUF on media sockets in bytes; 0 keeps the OS default.
 	SocketRcvBuf, SocketSndBuf int

@@ -126,6 +126,10 @@ var optionTable = []option{
 		field: func(c *Config) any { return &c.SocketSndBuf }},
 	{long: "shutdown-grace", arg: argInt, class: supported, ngrelay: true, meta: "SECS", help: "On SIGTERM, let running calls go on this long before exiting (0: exit at once)",
 		field: func(c *Config) any { return &c.ShutdownGraceSecs }},
+	{long: "dtls-cert", arg: argString, class: supported, ngrelay: true, meta: "FILE", help: "PEM certificate for DTLS-SRTP (default: a new ECDSA P-256 certificate per start)",
+		field: func(c *Config) any { return &c.DTLSCert }},
+	{long: "dtls-key", arg: argString, class: supported, ngrelay: true, meta: "FILE", help: "PEM private key of --dtls-cert",
+		field: func(c *Config) any { return &c.DTLSKey }},
 	{long: "io-engine", arg: argString, class: supported, ngrelay: true, meta: "epoll|io_uring", help: "Media I/O engine (default epoll)",
 		field: func(c *Config) any { return &c.IOEngine }, check: checkIOEngine},
 

@@ -130,6 +130,9 @@ func (c Config) Validate() error {
 	if c.ShutdownGraceSecs < 0 {
 		fail("--shutdown-grace=%d must not be negative", c.ShutdownGraceSecs)
 	}
+	if (c.DTLSCert == "") != (c.DTLSKey == "") {
+		fail("--dtls-cert and --dtls-key go together")
+	}
 	return errors.Join(errs...)
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ngrelay/ngrelay/crypto/dtls"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -94,6 +95,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog
 	}
 	h := ng.NewHandler(eng, log)
 	h.SetMaxSessions(cfg.MaxSessions)
+	if cfg.DTLSCert != "" {
+		cert, err := dtls.LoadCertificate(cfg.DTLSCert, cfg.DTLSKey)
+		if err != nil {
+			eng.Close()
+			return nil, fmt.Errorf("--dtls-cert: %w", err)
+		}
+		h.SetCertificate(cert)
+	}
 	d := &Daemon{Engine: eng, Handler: h, Server: ng.NewServer(h, log), Log: log, Level: level, SyslogLevel: new(atomic.Int32)}
 	d.SyslogLevel.Store(int32(cfg.LogLevel))
 	d.CLI = cli.New(eng, h, level, d.SyslogLevel, log)
