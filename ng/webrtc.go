@@ -211,7 +211,12 @@ func (r *rtcSession) event(ev ice.Event) {
 		}
 		r.log.Info("ICE nominated", slog.Int("component", e.Component), slog.String("remote", e.Remote.String()))
 	case *ice.ConsentLost:
-		r.log.Warn("ICE consent lost", slog.Int("component", e.Component), slog.String("remote", e.Remote.String()))
+		// RFC 7675: no more media to a peer that stopped consenting,
+		// until a pair is nominated again.
+		if s := r.stream(e.Component); s != nil {
+			s.StopSending()
+		}
+		r.log.Warn("ICE consent lost: media to the leg stopped", slog.Int("component", e.Component), slog.String("remote", e.Remote.String()))
 	case *ice.Failed:
 		r.log.Warn("ICE failed", slog.Int("component", e.Component))
 	}

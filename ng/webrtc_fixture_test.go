@@ -2,12 +2,15 @@ package ng
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ngrelay/ngrelay/ice"
 )
 
 func fixture(t *testing.T, name string) string {
@@ -305,5 +308,31 @@ func TestDTLSKey(t *testing.T) {
 		if !strings.Contains(ans, c.want) {
 			t.Fatalf("DTLS=%s: want %s:\n%s", c.key, c.want, ans)
 		}
+	}
+}
+
+// TestConsentLostStopsMedia: when ICE consent expires, ngrelay stops
+// sending to the leg (RFC 7675), and a new nomination resumes it.
+func TestConsentLostStopsMedia(t *testing.T) {
+	h := newTestHandler(t)
+	sdpOf(t, h, append([]any{"command", "offer", "call-id", "cl", "from-tag", "jssip", "sdp", fixture(t, "jssip-chrome-offer.sdp")}, jssipToPhone...)...)
+	sdpOf(t, h, "command", "answer", "call-id", "cl", "from-tag", "jssip", "to-tag", "x", "sdp", fixture(t, "xlite-avp-offer.sdp"))
+	call := h.engine.Call("cl")
+	call.Lock()
+	m := call.Leg("jssip").Medias[0]
+	rtc := state(m).rtc
+	call.Unlock()
+	browser := netip.MustParseAddrPort("192.0.2.5:5000")
+	rtc.event(&ice.Nominated{Component: 1, Remote: browser})
+	if p, _ := m.RTP.Peer(); p != browser {
+		t.Fatalf("peer %v after nomination, want %v", p, browser)
+	}
+	rtc.event(&ice.ConsentLost{Component: 1, Remote: browser})
+	if p, _ := m.RTP.Peer(); p.IsValid() {
+		t.Fatalf("still sending to %v after consent was lost", p)
+	}
+	rtc.event(&ice.Nominated{Component: 1, Remote: browser})
+	if p, _ := m.RTP.Peer(); p != browser {
+		t.Fatalf("peer %v after a new nomination, want %v", p, browser)
 	}
 }

@@ -51,5 +51,13 @@ func (s *Stream) SetPeer(ap netip.AddrPort) {
 	s.confirmed.Store(true)
 }
 
+// StopSending stops media to the stream's leg until SetPeer names a peer
+// again (ICE consent lost, RFC 7675 section 5.1): the peer is forgotten
+// and, being confirmed, is not learned again from received packets.
+func (s *Stream) StopSending() {
+	s.peer.Store(nil)
+	s.confirmed.Store(true)
+}
+
 // Media returns the media the stream belongs to (control plane).
 func (s *Stream) Media() *Media { return s.media }
