@@ -355,7 +355,7 @@ func (m *Media) publish(l *Leg, peer *Media) {
 		rec := &forwarding{latch: o.Latch, strictSource: o.StrictSource, handover: o.MediaHandover, raw: m.RawUDP, dtls: m.DTLS || peer != nil && peer.DTLS}
 		rec.ctl, rec.ctlDTLS = m.Control, m.ControlDTLS
 		var okIn bool
-		rec.unprotect, okIn = s.inCtx.ensure(m.SRTPIn, log)
+		rec.unprotect, okIn = s.inCtx.ensure(m.SRTPIn, srtp.UnprotectOnly, log)
 		rt, okOut := routeTo(s, m, peer, &s.outCtx, log)
 		rec.sink, rec.rtcpSink, rec.protect = rt.sink, rt.rtcpSink, rt.protect
 		if members != nil && s.kind == KindRTP {
@@ -418,7 +418,7 @@ func routeTo(s *Stream, m, peer *Media, slot *srtpSlot, log *slog.Logger) (bundl
 		}
 	}
 	var ok bool
-	r.protect, ok = slot.ensure(out, log)
+	r.protect, ok = slot.ensure(out, srtp.ProtectOnly, log)
 	if peer != nil && peer.Transport().AwaitKeys && out == nil {
 		r.sink, r.rtcpSink = nil, nil // not keyed yet
 	}

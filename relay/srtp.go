@@ -16,9 +16,10 @@ type srtpSlot struct {
 	ctx    *srtp.Context
 }
 
-// ensure returns the context for p (nil for plain media), making a new one
-// when the keys changed. ok is false when p's keys are unusable.
-func (sl *srtpSlot) ensure(p *srtp.Params, log *slog.Logger) (ctx *srtp.Context, ok bool) {
+// ensure returns the context for p in direction d (nil for plain media),
+// making a new one when the keys changed. ok is false when p's keys are
+// unusable.
+func (sl *srtpSlot) ensure(p *srtp.Params, d srtp.Direction, log *slog.Logger) (ctx *srtp.Context, ok bool) {
 	if p == nil {
 		sl.params, sl.ctx = nil, nil
 		return nil, true
@@ -26,7 +27,7 @@ func (sl *srtpSlot) ensure(p *srtp.Params, log *slog.Logger) (ctx *srtp.Context,
 	if sl.ctx != nil && sameParams(sl.params, p) {
 		return sl.ctx, true
 	}
-	ctx, err := srtp.NewContext(*p)
+	ctx, err := srtp.NewContextFor(*p, d)
 	if err != nil {
 		// The control plane checks keys before it sets them; this is
 		// a bug, and the stream relays nothing rather than the wrong

@@ -102,10 +102,30 @@ type Context struct {
 	replayed bool
 }
 
-// NewContext returns a context for p. It checks the key and salt lengths
-// against the suite, and refuses options that cannot be combined with it.
-// The key material is copied.
-func NewContext(p Params) (*Context, error) {
+// Direction says which transforms a Context can do.
+type Direction uint8
+
+const (
+	// Both protects and unprotects.
+	Both Direction = iota
+	// ProtectOnly only protects (encrypts what is sent): half the state.
+	ProtectOnly
+	// UnprotectOnly only unprotects (decrypts what is received).
+	UnprotectOnly
+)
+
+// ErrDirection is returned by a transform the Context was not made for.
+var ErrDirection = errors.New("srtp: context not made for this direction")
+
+// NewContext returns a context for p that protects and unprotects. It
+// checks the key and salt lengths against the suite, and refuses options
+// that cannot be combined with it. The key material is copied.
+func NewContext(p Params) (*Context, error) { return NewContextFor(p, Both) }
+
+// NewContextFor is NewContext for the transforms of one direction only,
+// which keeps half the state: a relay's stream only ever decrypts what its
+// leg sends, or only encrypts what goes to it.
+func NewContextFor(p Params, d Direction) (*Context, error) {
 	if !p.Suite.Valid() {
 		return nil, fmt.Errorf("%w: %v", ErrUnknownSuite, p.Suite)
 	}
@@ -136,8 +156,10 @@ func NewContext(p Params) (*Context, error) {
 
 	opts := c.options()
 	var err error
-	if c.tx, err = pionsrtp.CreateContext(c.params.MasterKey, c.params.MasterSalt, p.Suite.Profile(), opts...); err != nil {
-		return nil, fmt.Errorf("srtp: %w", err)
+	if d != UnprotectOnly {
+		if c.tx, err = pionsrtp.CreateContext(c.params.MasterKey, c.params.MasterSalt, p.Suite.Profile(), opts...); err != nil {
+			return nil, fmt.Errorf("srtp: %w", err)
+		}
 	}
 	if window > 0 {
 		opts = append(opts,
@@ -149,8 +171,10 @@ func NewContext(p Params) (*Context, error) {
 			}),
 		)
 	}
-	if c.rx, err = pionsrtp.CreateContext(c.params.MasterKey, c.params.MasterSalt, p.Suite.Profile(), opts...); err != nil {
-		return nil, fmt.Errorf("srtp: %w", err)
+	if d != ProtectOnly {
+		if c.rx, err = pionsrtp.CreateContext(c.params.MasterKey, c.params.MasterSalt, p.Suite.Profile(), opts...); err != nil {
+			return nil, fmt.Errorf("srtp: %w", err)
+		}
 	}
 
 	c.rtpOverhead = len(p.MKI)
@@ -161,6 +185,9 @@ func NewContext(p Params) (*Context, error) {
 	// Room for the CSRCs and header extension elements of most packets,
 	// so that parsing headers does not allocate.
 	for _, h := range []*rtp.Header{&c.txRTP, &c.rxRTP} {
+		if h == &c.txRTP && c.tx == nil || h == &c.rxRTP && c.rx == nil {
+			continue
+		}
 		h.CSRC = make([]uint32, 0, 15)
 		h.Extensions = make([]rtp.Extension, 0, 16)
 	}
@@ -199,7 +226,12 @@ func (c *Context) RTCPOverhead() int { return c.rtcpOverhead }
 
 // ROC returns the rollover counter of ssrc as last used for protecting
 // (sending), and whether ssrc has been seen.
-func (c *Context) ROC(ssrc uint32) (uint32, bool) { return c.tx.ROC(ssrc) }
+func (c *Context) ROC(ssrc uint32) (uint32, bool) {
+	if c.tx == nil {
+		return 0, false
+	}
+	return c.tx.ROC(ssrc)
+}
 
 // ProtectRTP turns the RTP packet in buf[:n] into an SRTP packet in place:
 // it encrypts the payload and appends the MKI and authentication tag, and
@@ -207,6 +239,9 @@ func (c *Context) ROC(ssrc uint32) (uint32, bool) { return c.tx.ROC(ssrc) }
 // fewer than RTPOverhead() bytes after the packet it returns ErrNoRoom and
 // leaves buf unchanged.
 func (c *Context) ProtectRTP(buf []byte, n int) (int, error) {
+	if c.tx == nil {
+		return 0, ErrDirection
+	}
 	if n < 0 || n > len(buf) {
 		return 0, ErrMalformed
 	}
@@ -228,6 +263,9 @@ func (c *Context) ProtectRTP(buf []byte, n int) (int, error) {
 // the payload, and returns the length without MKI and tag. It writes only
 // within buf[:n]. Errors wrap ErrAuth, ErrReplay or ErrMalformed.
 func (c *Context) UnprotectRTP(buf []byte, n int) (int, error) {
+	if c.rx == nil {
+		return 0, ErrDirection
+	}
 	if n < 0 || n > len(buf) {
 		return 0, ErrMalformed
 	}
@@ -250,6 +288,9 @@ func (c *Context) UnprotectRTP(buf []byte, n int) (int, error) {
 // only within buf[:len(buf)]; if buf has fewer than RTCPOverhead() bytes
 // after the packet it returns ErrNoRoom and leaves buf unchanged.
 func (c *Context) ProtectRTCP(buf []byte, n int) (int, error) {
+	if c.tx == nil {
+		return 0, ErrDirection
+	}
 	if n < 0 || n > len(buf) {
 		return 0, ErrMalformed
 	}
@@ -272,6 +313,9 @@ func (c *Context) ProtectRTCP(buf []byte, n int) (int, error) {
 // the length without the SRTCP trailer. It writes only within buf[:n].
 // Errors wrap ErrAuth, ErrReplay or ErrMalformed.
 func (c *Context) UnprotectRTCP(buf []byte, n int) (int, error) {
+	if c.rx == nil {
+		return 0, ErrDirection
+	}
 	if n < 0 || n > len(buf) {
 		return 0, ErrMalformed
 	}

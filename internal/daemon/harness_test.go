@@ -36,7 +36,7 @@ type testDaemon struct {
 	tcp *ng.Client
 }
 
-func startDaemon(t *testing.T, mutate func(*config.Config)) *testDaemon {
+func startDaemon(t testing.TB, mutate func(*config.Config)) *testDaemon {
 	t.Helper()
 	cfg := testConfig()
 	if mutate != nil {
@@ -68,12 +68,12 @@ func startDaemon(t *testing.T, mutate func(*config.Config)) *testDaemon {
 }
 
 // cmd sends a command dictionary built from key/value pairs over UDP.
-func (td *testDaemon) cmd(t *testing.T, kv ...any) bencode.Value {
+func (td *testDaemon) cmd(t testing.TB, kv ...any) bencode.Value {
 	t.Helper()
 	return do(t, td.udp, kv...)
 }
 
-func do(t *testing.T, c *ng.Client, kv ...any) bencode.Value {
+func do(t testing.TB, c *ng.Client, kv ...any) bencode.Value {
 	t.Helper()
 	d := bencode.Dict()
 	for i := 0; i < len(kv); i += 2 {
@@ -100,7 +100,7 @@ func do(t *testing.T, c *ng.Client, kv ...any) bencode.Value {
 	return r
 }
 
-func mustOK(t *testing.T, r bencode.Value) {
+func mustOK(t testing.TB, r bencode.Value) {
 	t.Helper()
 	if res, _ := r.GetString("result"); res != "ok" {
 		reason, _ := r.GetString("error-reason")
