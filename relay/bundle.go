@@ -2,6 +2,7 @@ package relay
 
 import (
 	"encoding/binary"
+	"sync/atomic"
 
 	"github.com/ngrelay/ngrelay/crypto/srtp"
 )
@@ -86,19 +87,56 @@ func (l *ssrcLearner) learn(ssrc uint32, route int) {
 	l.next = (l.next + 1) % maxLearnedSSRCs
 }
 
+// maxSentSSRCs bounds the sources a bundle transport remembers sending.
+const maxSentSSRCs = 8
+
+// sentSSRCs are the sources the other leg's m-lines send out of a bundle
+// transport, by route, so that the browser's RTCP about them (receiver
+// reports, NACK, PLI) goes back to the right m-line. The other leg's
+// streams' workers write it and the transport's worker reads it: each
+// entry is one atomic word, SSRC<<8 | route+1.
+type sentSSRCs [maxSentSSRCs]atomic.Uint64
+
+// note records that ssrc leaves the transport for route. The common case
+// (already known) is one atomic load.
+func (t *sentSSRCs) note(ssrc uint32, route int) {
+	v := uint64(ssrc)<<8 | uint64(route+1)
+	for i := range t {
+		switch cur := t[i].Load(); {
+		case cur == v:
+			return
+		case cur == 0 || cur>>8 == uint64(ssrc):
+			t[i].Store(v)
+			return
+		}
+	}
+	t[ssrc%maxSentSSRCs].Store(v) // full: replace one
+}
+
+func (t *sentSSRCs) lookup(ssrc uint32) (int, bool) {
+	for i := range t {
+		cur := t[i].Load()
+		if cur == 0 {
+			break
+		}
+		if cur>>8 == uint64(ssrc) {
+			return int(cur&0xff) - 1, true
+		}
+	}
+	return 0, false
+}
+
 // route returns the route of an RTP or RTCP packet, or -1 when it belongs
 // to no m-line of the bundle.
-func (b *bundleDemux) route(pkt []byte, rtcp bool, learned *ssrcLearner) int {
+func (b *bundleDemux) route(pkt []byte, rtcp bool, learned *ssrcLearner, sent *sentSSRCs) int {
 	if len(pkt) < 8 {
 		return -1
 	}
 	if rtcp {
-		// The first report's sender SSRC: a source of the leg's
-		// own m-lines. Reports from an unknown source (receive-only
-		// reports) go with the first m-line.
-		if r, ok := b.bySSRC(binary.BigEndian.Uint32(pkt[4:8]), learned); ok {
+		if r, ok := b.rtcpRoute(pkt, learned, sent); ok && r < len(b.routes) {
 			return r
 		}
+		// receive-only reports about nothing known: the first m-line
 		return 0
 	}
 	if len(pkt) < minRTPLen {
@@ -122,6 +160,42 @@ func (b *bundleDemux) route(pkt []byte, rtcp bool, learned *ssrcLearner) int {
 		return int(r) - 1
 	}
 	return -1
+}
+
+// rtcpRoute finds the m-line of a compound RTCP packet: by a report's
+// sender SSRC (a source of the browser's own m-lines), or by the source a
+// report or feedback message is about (a source ngrelay sends it).
+func (b *bundleDemux) rtcpRoute(pkt []byte, learned *ssrcLearner, sent *sentSSRCs) (int, bool) {
+	for off, n := 0, 0; off+8 <= len(pkt) && n < 8; n++ {
+		h := pkt[off:]
+		if r, ok := b.bySSRC(binary.BigEndian.Uint32(h[4:8]), learned); ok {
+			return r, true
+		}
+		size := (int(binary.BigEndian.Uint16(h[2:4])) + 1) * 4
+		if size > len(h) {
+			size = len(h)
+		}
+		about := -1
+		switch rc := int(h[0] & 0x1f); h[1] {
+		case 200: // SR: the first report block follows 20 bytes of sender info
+			if rc > 0 {
+				about = 28
+			}
+		case 201: // RR
+			if rc > 0 {
+				about = 8
+			}
+		case 205, 206: // RTPFB, PSFB: the media source
+			about = 8
+		}
+		if about >= 0 && about+4 <= size {
+			if r, ok := sent.lookup(binary.BigEndian.Uint32(h[about:])); ok {
+				return r, true
+			}
+		}
+		off += size
+	}
+	return 0, false
 }
 
 func (b *bundleDemux) bySSRC(ssrc uint32, learned *ssrcLearner) (int, bool) {

@@ -54,43 +54,56 @@ func TestBundleDemuxOrder(t *testing.T) {
 	b.pt[0] = 1  // PCMU: route 0
 	b.pt[96] = 2 // VP8: route 1
 	var l ssrcLearner
+	var sent sentSSRCs
 	mid := func(v string) []byte { return append([]byte{0x30 | byte(len(v)-1)}, v...) }
 
 	// MID first: even against the declared SSRC and the payload type.
-	if r := b.route(rtpWith(0, 0x1111, 0xBEDE, mid("1")), false, &l); r != 1 {
+	if r := b.route(rtpWith(0, 0x1111, 0xBEDE, mid("1")), false, &l, &sent); r != 1 {
 		t.Fatalf("MID 1 routed to %d", r)
 	}
 	// The SSRC a MID taught is kept for packets without the extension.
-	if r := b.route(rtpWith(0, 0x1111, 0, nil), false, &l); r != 1 {
+	if r := b.route(rtpWith(0, 0x1111, 0, nil), false, &l, &sent); r != 1 {
 		t.Fatalf("learned SSRC routed to %d", r)
 	}
 	// Declared SSRC next.
-	if r := b.route(rtpWith(0, 0x2222, 0, nil), false, &l); r != 1 {
+	if r := b.route(rtpWith(0, 0x2222, 0, nil), false, &l, &sent); r != 1 {
 		t.Fatalf("declared SSRC routed to %d", r)
 	}
 	// Then the payload type.
-	if r := b.route(rtpWith(96, 0x9999, 0, nil), false, &l); r != 1 {
+	if r := b.route(rtpWith(96, 0x9999, 0, nil), false, &l, &sent); r != 1 {
 		t.Fatalf("PT 96 routed to %d", r)
 	}
-	if r := b.route(rtpWith(0, 0x9998, 0, nil), false, &l); r != 0 {
+	if r := b.route(rtpWith(0, 0x9998, 0, nil), false, &l, &sent); r != 0 {
 		t.Fatalf("PT 0 routed to %d", r)
 	}
 	// Unknown everything: no route.
-	if r := b.route(rtpWith(50, 0x9997, 0, nil), false, &l); r != -1 {
+	if r := b.route(rtpWith(50, 0x9997, 0, nil), false, &l, &sent); r != -1 {
 		t.Fatalf("unknown packet routed to %d", r)
 	}
 	// An unknown MID falls through to the other rules.
-	if r := b.route(rtpWith(96, 0x9996, 0xBEDE, mid("x")), false, &l); r != 1 {
+	if r := b.route(rtpWith(96, 0x9996, 0xBEDE, mid("x")), false, &l, &sent); r != 1 {
 		t.Fatalf("unknown MID with PT 96 routed to %d", r)
 	}
 	// RTCP by sender SSRC, unknown senders to the first m-line.
 	sr := []byte{0x80, 200, 0, 6, 0, 0, 0x22, 0x22}
-	if r := b.route(sr, true, &l); r != 1 {
+	if r := b.route(sr, true, &l, &sent); r != 1 {
 		t.Fatalf("RTCP from 0x2222 routed to %d", r)
 	}
 	rr := []byte{0x80, 201, 0, 1, 0, 0, 0x77, 0x77}
-	if r := b.route(rr, true, &l); r != 0 {
+	if r := b.route(rr, true, &l, &sent); r != 0 {
 		t.Fatalf("RTCP from an unknown source routed to %d", r)
+	}
+	// Feedback about a source ngrelay sends the browser goes to the
+	// m-line that source came from: a receiver report, then a PLI in a
+	// compound behind an empty RR.
+	sent.note(0x0B0B, 1)
+	rrAbout := []byte{0x81, 201, 0, 7, 0, 0, 0x77, 0x77, 0, 0, 0x0B, 0x0B, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	if r := b.route(rrAbout, true, &l, &sent); r != 1 {
+		t.Fatalf("receiver report about the video source routed to %d", r)
+	}
+	pli := append([]byte{0x80, 201, 0, 1, 0, 0, 0x77, 0x77}, 0x81, 206, 0, 2, 0, 0, 0x77, 0x77, 0, 0, 0x0B, 0x0B)
+	if r := b.route(pli, true, &l, &sent); r != 1 {
+		t.Fatalf("PLI about the video source routed to %d", r)
 	}
 }
 
@@ -125,6 +138,16 @@ func TestReceiveSortsABundle(t *testing.T) {
 		t.Fatalf("video packet: %v %v %v", out, dst, ok)
 	}
 	ap := rtpWith(0, 8, 0xBEDE, []byte{0x10, 'a'})
+	// The phone's side notes what it sends onto the transport.
+	ph := &Stream{kind: KindRTP}
+	tr.setPeer(srcA)
+	ph.fwd.Store(&forwarding{sink: tr, sinkRoute: 2})
+	if _, _, _, ok := ph.receive(vp, len(vp), srcB, 1); !ok {
+		t.Fatal("phone video not forwarded")
+	}
+	if r, ok := tr.sent.lookup(7); !ok || r != 1 {
+		t.Fatalf("the transport noted SSRC 7 as route %d %v", r, ok)
+	}
 	if out, _, _, ok := tr.receive(ap, len(ap), srcA, 1); !ok || out != audio {
 		t.Fatalf("audio packet: %v %v", out, ok)
 	}
@@ -150,7 +173,9 @@ func FuzzBundleRoute(f *testing.F) {
 		b := &bundleDemux{midExt: 1, mids: []string{"a", "v"}, routes: make([]bundleRoute, 2), ssrcs: []ssrcRoute{{2, 1}}}
 		b.pt[0], b.pt[96] = 1, 2
 		var l ssrcLearner
-		if r := b.route(pkt, rtcp, &l); r < -1 || r >= len(b.routes) {
+		var sent sentSSRCs
+		sent.note(7, 1)
+		if r := b.route(pkt, rtcp, &l, &sent); r < -1 || r >= len(b.routes) {
 			t.Fatalf("route %d of %d", r, len(b.routes))
 		}
 		rtpExtension(append(pkt, make([]byte, minRTPLen)...), 1)

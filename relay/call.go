@@ -358,6 +358,7 @@ func (m *Media) publish(l *Leg, peer *Media) {
 		rec.unprotect, okIn = s.inCtx.ensure(m.SRTPIn, srtp.UnprotectOnly, log)
 		rt, okOut := routeTo(s, m, peer, &s.outCtx, log)
 		rec.sink, rec.rtcpSink, rec.protect = rt.sink, rt.rtcpSink, rt.protect
+		rec.sinkRoute = bundleRouteOf(peer)
 		if members != nil && s.kind == KindRTP {
 			b := &bundleDemux{midExt: m.MIDExtension, routes: make([]bundleRoute, len(members)), mids: make([]string, len(members))}
 			for len(s.bundleOut) < len(members)-1 {
@@ -392,6 +393,29 @@ func (m *Media) publish(l *Leg, peer *Media) {
 		}
 		s.fwd.Store(rec)
 	}
+}
+
+// bundleRouteOf returns 1 + the route of media m in its bundle transport's
+// demultiplexer (the transport's own m-line first, then the others in
+// m-line order), or 0 when m is not bundled.
+func bundleRouteOf(m *Media) int {
+	if m == nil {
+		return 0
+	}
+	t := m.Transport()
+	route, members := 0, 0
+	for _, x := range t.leg.Medias {
+		if x.Bundle == t {
+			members++
+			if x == m {
+				route = members
+			}
+		}
+	}
+	if members == 0 {
+		return 0
+	}
+	return route + 1
 }
 
 // routeTo works out where packets of media m received on stream s go: the

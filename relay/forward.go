@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"encoding/binary"
 	"net/netip"
 )
 
@@ -56,7 +57,7 @@ func (s *Stream) receive(buf []byte, n int, src netip.AddrPort, now int64) (out 
 
 	sink, rtcpSink, protect := rec.sink, rec.rtcpSink, rec.protect
 	if rec.bundle != nil && media {
-		i := rec.bundle.route(buf[:n], rtcp, &s.learned)
+		i := rec.bundle.route(buf[:n], rtcp, &s.learned, &s.sent)
 		if i < 0 {
 			s.Stats.Errors.Add(1)
 			return nil, dst, 0, false
@@ -77,6 +78,9 @@ func (s *Stream) receive(buf []byte, n int, src netip.AddrPort, now int64) (out 
 	p := sink.peer.Load()
 	if p == nil {
 		return nil, dst, 0, false
+	}
+	if rec.sinkRoute > 0 && media && !rtcp && n >= minRTPLen {
+		sink.sent.note(binary.BigEndian.Uint32(buf[8:12]), rec.sinkRoute-1)
 	}
 	if media && protect != nil {
 		var err error

@@ -80,6 +80,10 @@ type forwarding struct {
 	// into the routes of its m-lines; sink, rtcpSink and protect are then
 	// those of the first route.
 	bundle *bundleDemux
+	// sinkRoute is 1 + the route of this stream's m-line in its sink's
+	// bundle (0: the sink is no bundle): the SSRCs it sends are noted
+	// there for the browser's RTCP about them.
+	sinkRoute int
 }
 
 // Stream is one local port bound on one interface address: the port that
@@ -113,6 +117,9 @@ type Stream struct {
 	// learned maps the SSRCs seen with a MID to bundle routes (data
 	// plane: the stream's worker only).
 	learned ssrcLearner
+	// sent maps the SSRCs sent out of this bundle transport to routes
+	// (written by the other leg's workers).
+	sent sentSSRCs
 
 	// errReported and errReportedAt rate-limit the control plane's
 	// warnings about this stream's errors (control plane only).
