@@ -71,7 +71,32 @@ type CompareConfig struct {
 	// SteadyConfig.SRTP). SRTPOnly skips the plain pass.
 	SRTP     srtp.Suite
 	SRTPOnly bool
-	Progress io.Writer
+	// WebRTC, when set, adds a pass of the loads with A's leg of every call
+	// a browser's (see SteadyConfig.WebRTC), after the plain and SRTP
+	// passes; WebRTCOnly skips the plain pass. DTLSClients, with WebRTC,
+	// add a DTLS storm (RunDTLSSetup) of DTLSDuration per entry, with that
+	// many parallel browsers, against each relay.
+	WebRTC       *WebRTCConfig
+	WebRTCOnly   bool
+	DTLSClients  []int
+	DTLSDuration time.Duration
+	Progress     io.Writer
+}
+
+// legMode is a pass of compare: plain, SDES-SRTP on B, or WebRTC on A.
+type legMode struct {
+	suite  srtp.Suite
+	webrtc *WebRTCConfig
+}
+
+// DTLSCompare is one DTLS storm against each relay.
+type DTLSCompare struct {
+	Clients int                `json:"clients"`
+	Results []*DTLSSetupResult `json:"results"` // in Relays order; nil when it failed
+	Errors  []string           `json:"errors,omitempty"`
+	// Ratios ngrelay/rtpengine: handshakes per second, offer->keyed p50
+	// and p99, relay CPU per call.
+	RateRatio, P50Ratio, P99Ratio, CPURatio float64
 }
 
 // WaitQuiet waits up to maxWait until the machine's busy CPU, sampled
@@ -151,7 +176,9 @@ type RelayInfo struct {
 type CompareLoad struct {
 	Load Load `json:"load"`
 	// SRTP is the suite of B's leg, or empty for plain RTP.
-	SRTP    string          `json:"srtp,omitempty"`
+	SRTP string `json:"srtp,omitempty"`
+	// WebRTC is the DTLS-SRTP profiles offered on A's WebRTC leg, or empty.
+	WebRTC  string          `json:"webrtc,omitempty"`
 	Results []*SteadyResult `json:"results"` // one per relay, in Relays order; nil when it failed
 	Errors  []string        `json:"errors,omitempty"`
 	// BusyBefore is the machine's busy CPU (percent of all CPUs) in the
@@ -173,6 +200,7 @@ type CompareResult struct {
 	Warmup     float64        `json:"warmup_s"`
 	Size       int            `json:"payload_bytes"`
 	Loads      []CompareLoad  `json:"loads"`
+	DTLS       []DTLSCompare  `json:"dtls,omitempty"`
 	Setup      []*SetupResult `json:"setup"` // one per relay; nil when it failed
 	SetupErrs  []string       `json:"setup_errors,omitempty"`
 	SetupRatio float64        `json:"setup_rate_ratio"`
@@ -250,16 +278,26 @@ func RunCompare(cfg CompareConfig) (*CompareResult, error) {
 		}
 	}
 
-	var passes []srtp.Suite
-	if cfg.SRTP == 0 || !cfg.SRTPOnly {
-		passes = append(passes, 0)
+	var passes []legMode
+	if !cfg.SRTPOnly && !cfg.WebRTCOnly {
+		passes = append(passes, legMode{})
 	}
 	if cfg.SRTP != 0 {
-		passes = append(passes, cfg.SRTP)
+		passes = append(passes, legMode{suite: cfg.SRTP})
 	}
-	for _, suite := range passes {
+	if cfg.WebRTC != nil {
+		passes = append(passes, legMode{webrtc: cfg.WebRTC})
+	}
+	for _, mode := range passes {
 		for _, ld := range cfg.Loads {
-			res.Loads = append(res.Loads, runCompareLoad(cfg, relays, ld, suite, logf))
+			res.Loads = append(res.Loads, runCompareLoad(cfg, relays, ld, mode, logf))
+		}
+	}
+	if cfg.WebRTC != nil {
+		for _, n := range cfg.DTLSClients {
+			if n > 0 {
+				res.DTLS = append(res.DTLS, runCompareDTLS(cfg, relays, n, logf))
+			}
 		}
 	}
 
@@ -303,12 +341,19 @@ func RunCompare(cfg CompareConfig) (*CompareResult, error) {
 
 // runCompareLoad runs one load against each relay, each on a fresh
 // process.
-func runCompareLoad(cfg CompareConfig, relays []RelayConfig, ld Load, suite srtp.Suite, logf func(string, ...any)) CompareLoad {
+func runCompareLoad(cfg CompareConfig, relays []RelayConfig, ld Load, lm legMode, logf func(string, ...any)) CompareLoad {
 	cl := CompareLoad{Load: ld, Results: make([]*SteadyResult, len(relays))}
 	mode := ""
+	suite := lm.suite
 	if suite != 0 {
 		cl.SRTP = suite.Name()
 		mode = ", leg B " + suite.Name()
+	}
+	if lm.webrtc != nil {
+		rc := *lm.webrtc
+		rc.defaults()
+		cl.WebRTC = profileNames(rc.Profiles)
+		mode = ", leg A WebRTC (DTLS-SRTP " + cl.WebRTC + ")"
 	}
 	for i, rc := range relays {
 		if cfg.QuietWait > 0 {
@@ -323,6 +368,9 @@ func runCompareLoad(cfg CompareConfig, relays []RelayConfig, ld Load, suite srtp
 		if suite != 0 {
 			rc.LogName += "-srtp"
 		}
+		if lm.webrtc != nil {
+			rc.LogName += "-webrtc"
+		}
 		r, err := StartRelay(rc)
 		if err != nil {
 			cl.Errors = append(cl.Errors, err.Error())
@@ -330,7 +378,7 @@ func runCompareLoad(cfg CompareConfig, relays []RelayConfig, ld Load, suite srtp
 			continue
 		}
 		sr, err := RunSteady(SteadyConfig{
-			Target: r.Target(), Calls: ld.Calls, NGClients: cfg.NGClients, SRTP: suite,
+			Target: r.Target(), Calls: ld.Calls, NGClients: cfg.NGClients, SRTP: suite, WebRTC: lm.webrtc,
 			Traffic: TrafficConfig{
 				PPS: ld.PPS, Size: cfg.Size, Warmup: cfg.Warmup, Duration: cfg.Duration,
 				Threads: max(len(cfg.GenCPUs), 1), CPUs: cfg.GenCPUs,
@@ -350,6 +398,10 @@ func runCompareLoad(cfg CompareConfig, relays []RelayConfig, ld Load, suite srtp
 		cl.Results[i] = sr
 		logf("  offered %.0f/s delivered %.0f/s loss %.3f%% p50 %.0f us p99 %.0f us relay %.2f us/pkt machine %.2f us/pkt gen CPU %.0f%%",
 			sr.OfferedPPS, sr.DeliveredPPS, sr.LossPct, sr.Latency.P50, sr.Latency.P99, sr.RelayCPUPerPktUs, sr.MachineCPUPerPktUs, sr.GenCPUPct)
+		if sr.RTC != nil {
+			logf("  WebRTC: %d of %d keyed, profile %s, relay a=setup %s, offer->keyed p50 %.1f ms p99 %.1f ms",
+				sr.RTC.Keyed, sr.RTC.Calls, strings.Join(sr.RTC.Profiles, ","), strings.Join(sr.RTC.RelaySetup, ","), sr.RTC.Total.P50/1000, sr.RTC.Total.P99/1000)
+		}
 		for _, w := range sr.Warnings {
 			logf("  ! %s", w)
 		}
@@ -360,4 +412,53 @@ func runCompareLoad(cfg CompareConfig, relays []RelayConfig, ld Load, suite srtp
 		cl.P99Ratio = ratio(a.Latency.P99, b.Latency.P99)
 	}
 	return cl
+}
+
+// runCompareDTLS runs a DTLS storm with n browsers against each relay,
+// each on a fresh process.
+func runCompareDTLS(cfg CompareConfig, relays []RelayConfig, n int, logf func(string, ...any)) DTLSCompare {
+	dc := DTLSCompare{Clients: n, Results: make([]*DTLSSetupResult, len(relays))}
+	dur := cfg.DTLSDuration
+	if dur <= 0 {
+		dur = 5 * time.Second
+	}
+	for i, rc := range relays {
+		if cfg.QuietWait > 0 {
+			if busy, ok := WaitQuiet(cfg.QuietWait, cfg.QuietBusy); !ok {
+				logf("machine still %.0f%% busy after waiting %v; running anyway", 100*busy, cfg.QuietWait)
+			}
+		}
+		logf("%s: DTLS storm, %d browsers for %v ...", rc.Name, n, dur)
+		rc.LogName = fmt.Sprintf("%s-dtls-%d", rc.Name, n)
+		r, err := StartRelay(rc)
+		if err != nil {
+			dc.Errors = append(dc.Errors, err.Error())
+			continue
+		}
+		dr, err := RunDTLSSetup(DTLSSetupConfig{Target: r.Target(), Clients: n, Duration: dur, WebRTC: *cfg.WebRTC})
+		if r.Exited() {
+			err = fmt.Errorf("%s exited during the storm\n%s", r.Name, tail(r.LogPath))
+		}
+		if serr := r.Stop(); serr != nil && err == nil {
+			err = serr
+		}
+		if err != nil {
+			dc.Errors = append(dc.Errors, fmt.Sprintf("%s: %v", r.Name, err))
+			logf("  %s: %v", r.Name, err)
+			continue
+		}
+		dc.Results[i] = dr
+		logf("  %.1f handshakes/s, %d failed, offer->keyed p50 %.1f ms p99 %.1f ms, relay %.0f us/call, profile %s",
+			dr.Rate, dr.Failed, dr.RTC.Total.P50/1000, dr.RTC.Total.P99/1000, dr.RelayCPUPerCallUs, strings.Join(dr.RTC.Profiles, ","))
+		for _, w := range dr.Warnings {
+			logf("  ! %s", w)
+		}
+	}
+	if a, b := dc.Results[0], dc.Results[1]; a != nil && b != nil {
+		dc.RateRatio = ratio(a.Rate, b.Rate)
+		dc.P50Ratio = ratio(a.RTC.Total.P50, b.RTC.Total.P50)
+		dc.P99Ratio = ratio(a.RTC.Total.P99, b.RTC.Total.P99)
+		dc.CPURatio = ratio(a.RelayCPUPerCallUs, b.RelayCPUPerCallUs)
+	}
+	return dc
 }

@@ -22,4 +22,11 @@
 // decrypts B->A; the generator's B endpoints protect and unprotect in
 // place in the batch buffers, one crypto/srtp context per stream
 // direction, still without allocating per packet (see srtp.go).
+//
+// In WebRTC mode (SteadyConfig.WebRTC, -webrtc) each call's A leg is a
+// browser's: a WebRTC offer with the NG flags Kamailio uses for JsSIP to a
+// phone, ICE as the controlling agent (pion/stun) and DTLS-SRTP
+// (crypto/dtls) on A's socket, then SRTP with the DTLS keys; B stays a
+// plain phone. RunDTLSSetup (ngrelay-bench dtls) is a WebRTC call-setup
+// storm that counts DTLS handshakes per second (see webrtc.go).
 package bench

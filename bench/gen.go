@@ -45,6 +45,11 @@ type endpoint struct {
 	srtpTx, srtpRx *srtp.Context
 	srtpFailed     uint64 // datagrams that failed to unprotect (counted as lost)
 	srtpReplayed   uint64 // of which rejected as replays
+
+	// ctrl, on a WebRTC endpoint, takes the datagrams that are not RTP
+	// (STUN, DTLS, RTCP: RFC 7983 demultiplexing) and sends consent checks.
+	ctrl   *rtcPeer
+	ctrlRx uint64
 }
 
 // timing is the schedule shared by the workers of one run, in ns since
@@ -86,6 +91,8 @@ type worker struct {
 	cpu0                 time.Duration
 	wall0                int64
 	measuring, stopped   bool
+	hasCtrl              bool  // some endpoint has a ctrl
+	nextCtrl             int64 // when to look for due consent checks next
 	firstMismatch        string
 	err                  error
 }
@@ -170,6 +177,14 @@ func (w *worker) run() {
 			w.lateSlots++
 		}
 		last = now
+		if w.hasCtrl && now >= w.nextCtrl {
+			w.nextCtrl = now + int64(100*time.Millisecond)
+			for i := range w.eps {
+				if c := w.eps[i].ctrl; c != nil {
+					c.consent(now)
+				}
+			}
+		}
 		if !w.measuring && !w.stopped && now >= tm.measureNs {
 			w.measuring = true
 			w.cpu0, w.wall0 = ThreadCPU(), now
@@ -336,6 +351,11 @@ func (w *worker) account(ep *endpoint, n int) {
 			w.bad++
 			continue
 		}
+		if ep.ctrl != nil && !isRTP(p) {
+			ep.ctrlRx++
+			ep.ctrl.handleCtrl(p)
+			continue
+		}
 		if ep.srtpRx != nil {
 			var ok bool
 			if p, ok = w.unprotect(ep, p); !ok {
@@ -391,6 +411,8 @@ type trafficStats struct {
 	FirstMismatch             string
 	SRTPFailed, SRTPReplayed  uint64
 	SRTPProtectErrs           uint64
+	CtrlRx                    uint64
+	ReceivedA, ReceivedB      uint64 // measured packets received by A's, B's endpoints
 	FirstSRTPErr              string
 	RecvErrors                uint64
 	SendCalls, RecvCalls      uint64
@@ -403,9 +425,12 @@ type trafficStats struct {
 
 // pair is the two connected sockets of one call: A sends stream 2i, B
 // stream 2i+1. With SRTP, bTx and bRx are B's contexts (A stays plain).
+// With WebRTC, aTx and aRx are A's contexts and aCtrl its browser end.
 type pair struct {
 	a, b     int
 	bTx, bRx *srtp.Context
+	aTx, aRx *srtp.Context
+	aCtrl    *rtcPeer
 }
 
 // runTraffic paces traffic on the calls' sockets. It calls atMeasure when
@@ -447,6 +472,9 @@ func runTraffic(pairs []pair, cfg TrafficConfig, atMeasure, atStop func()) (*tra
 			}
 			if side == 1 {
 				ep.srtpTx, ep.srtpRx = p.bTx, p.bRx
+			} else if p.aTx != nil {
+				ep.srtpTx, ep.srtpRx, ep.ctrl = p.aTx, p.aRx, p.aCtrl
+				w.hasCtrl = w.hasCtrl || p.aCtrl != nil
 			}
 			w.eps = append(w.eps, ep)
 		}
@@ -509,6 +537,12 @@ func runTraffic(pairs []pair, cfg TrafficConfig, atMeasure, atStop func()) (*tra
 			st.Mismatch += ep.mismatch
 			st.SRTPFailed += ep.srtpFailed
 			st.SRTPReplayed += ep.srtpReplayed
+			st.CtrlRx += ep.ctrlRx
+			if ep.sendID%2 == 0 {
+				st.ReceivedA += ep.rx.Received
+			} else {
+				st.ReceivedB += ep.rx.Received
+			}
 		}
 		st.SRTPProtectErrs += w.protectErrs
 		if st.FirstSRTPErr == "" {
@@ -537,6 +571,12 @@ func runTraffic(pairs []pair, cfg TrafficConfig, atMeasure, atStop func()) (*tra
 		st.Latency.Merge(&w.hist)
 	}
 	return st, errors.Join(errs...)
+}
+
+// isRTP reports whether datagram p is RTP rather than STUN, DTLS or RTCP
+// (RFC 7983 by the first byte, RFC 5761 by the payload type).
+func isRTP(p []byte) bool {
+	return len(p) >= 2 && p[0] >= 128 && p[0] <= 191 && (p[1] < 192 || p[1] > 223)
 }
 
 func sleepUntil(tm *timing, ns int64) {

@@ -192,6 +192,10 @@ type call struct {
 	// SRTP on B's leg: B protects with bTx (its own key, in its answer)
 	// and unprotects with bRx (the key the relay offered B).
 	bTx, bRx *srtp.Context
+	// WebRTC on A's leg (webrtc.go): the browser end, and A's SRTP
+	// contexts from its DTLS keys.
+	peer     *rtcPeer
+	aTx, aRx *srtp.Context
 }
 
 // NGStats are the NG requests of a phase.
@@ -245,8 +249,9 @@ func mergeRTTs(logs []*rttLog, calls int, elapsed time.Duration) NGStats {
 }
 
 // setupCalls runs offer and answer for every call with `clients` parallel
-// NG clients. With a suite, B's leg is SRTP (see srtpOffer).
-func setupCalls(ngAddr string, calls []*call, clients int, suite srtp.Suite) (NGStats, error) {
+// NG clients. With a suite, B's leg is SRTP (see srtpOffer). With rtc, A's
+// leg is a browser's (see webrtc.go): each call is set up to keyed DTLS.
+func setupCalls(ngAddr string, calls []*call, clients int, suite srtp.Suite, rtc *rtcShared) (NGStats, error) {
 	clients = max(1, min(clients, len(calls)))
 	logs := make([]*rttLog, clients)
 	var next atomic.Int64
@@ -269,6 +274,19 @@ func setupCalls(ngAddr string, calls []*call, clients int, suite srtp.Suite) (NG
 					return
 				}
 				cl := calls[i]
+				if rtc != nil {
+					p, err := setupWebRTCCall(c, l, rtc, cl, uint64(i)+1)
+					cl.peer = p
+					if err == nil {
+						cl.aTx, cl.aRx, err = p.contexts()
+					}
+					if err != nil {
+						l.fail(fmt.Errorf("WebRTC call %s: %w", cl.id, err))
+						continue
+					}
+					ok.Add(1)
+					continue
+				}
 				req := offerReq(cl.id, cl.fromTag, offerSDP(cl.addrA, uint64(i)+1))
 				if suite.Valid() {
 					srtpOffer(&req, suite)

@@ -35,6 +35,11 @@ func WriteSteady(w io.Writer, r *SteadyResult) {
 		fmt.Fprintf(w, "  SRTP       leg A plain, leg B %s (SDES): the relay encrypts A->B and decrypts B->A; %d datagrams failed to unprotect at B (%d replays)\n",
 			r.SRTP, r.SRTPFailed, r.SRTPReplayed)
 	}
+	if r.RTC != nil {
+		writeRTC(w, r.RTC, r.WebRTC)
+		fmt.Fprintf(w, "  WebRTC     media delivered to A (the relay's SRTP, decrypted by A) %d, to B (A's SRTP, decrypted by the relay) %d; %d STUN/DTLS/RTCP datagrams at A during the traffic\n",
+			r.DeliveredToA, r.DeliveredToB, r.ControlRx)
+	}
 	fmt.Fprintf(w, "  packets    offered %.0f/s, delivered %.0f/s, loss %.3f%% (%d sent, %d received); reordered %d, duplicates %d, misdelivered %d\n",
 		r.OfferedPPS, r.DeliveredPPS, r.LossPct, r.Offered, r.Received, r.Reordered, r.Duplicates, r.Mismatched)
 	fmt.Fprintf(w, "  latency    p50 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us (one way: send time to kernel receive timestamp)\n",
@@ -80,6 +85,9 @@ func WriteMax(w io.Writer, r *MaxResult) {
 	if len(r.Steps) > 0 && r.Steps[0].SRTP != "" {
 		fmt.Fprintf(w, "SRTP: leg A plain, leg B %s\n", r.Steps[0].SRTP)
 	}
+	if len(r.Steps) > 0 && r.Steps[0].WebRTC != "" {
+		fmt.Fprintf(w, "WebRTC: leg A a browser (ICE, DTLS-SRTP offering %s), leg B plain\n", r.Steps[0].WebRTC)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "calls\tpps\toffered/s\tdelivered/s\tloss %\tp50 us\tp99 us\trelay CPU %\trelay us/pkt\tgen CPU %\tgen limited\t")
 	for _, s := range r.Steps {
@@ -122,6 +130,9 @@ func WriteCompare(w io.Writer, r *CompareResult) {
 	}
 	fmt.Fprintf(w, "relays pinned to CPU %d, generator to CPUs %v; %.0f s measured after %.0f s warm-up per load, %d B payload, a fresh relay process per load\n",
 		r.RelayCPU, r.GenCPUs, r.Duration, r.Warmup, r.Size)
+	if prof := compareWebRTC(r); prof != "" {
+		fmt.Fprintf(w, "loads marked webrtc: leg A a browser (WebRTC offer with the JsSIP-to-phone NG flags, ICE, DTLS-SRTP offering %s), leg B plain RTP/AVP; the relay decrypts A->B and encrypts B->A\n", prof)
+	}
 	if suite := compareSRTP(r); suite != "" {
 		fmt.Fprintf(w, "loads marked srtp: leg A plain RTP/AVP, leg B RTP/SAVP %s keyed by SDES; the relay encrypts A->B and decrypts B->A, the generator the reverse\n", suite)
 	}
@@ -182,6 +193,8 @@ func WriteCompare(w io.Writer, r *CompareResult) {
 		}
 	}
 	writeSRTPCost(w, r)
+	writeRTCCompare(w, r)
+	writeDTLSCompare(w, r)
 	if len(r.Setup) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -220,7 +233,58 @@ func (l CompareLoad) label() string {
 	if l.SRTP != "" {
 		return l.Load.String() + " srtp"
 	}
+	if l.WebRTC != "" {
+		return l.Load.String() + " webrtc"
+	}
 	return l.Load.String()
+}
+
+// compareWebRTC returns the profiles offered in compare's WebRTC pass, or "".
+func compareWebRTC(r *CompareResult) string {
+	for _, l := range r.Loads {
+		if l.WebRTC != "" {
+			return l.WebRTC
+		}
+	}
+	return ""
+}
+
+// writeDTLSCompare writes compare's DTLS storms.
+func writeDTLSCompare(w io.Writer, r *CompareResult) {
+	if len(r.DTLS) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "DTLS storm\trelay\thandshakes/s\tcompleted\tfailed\tkeyed p50 ms\tkeyed p99 ms\tICE p50 ms\tmedia p50 ms\trelay CPU %\trelay us/call\tgen CPU %\tprofile\trelay setup\t")
+	for _, d := range r.DTLS {
+		for i, s := range d.Results {
+			name := r.Relays[i].Name
+			if s == nil {
+				fmt.Fprintf(tw, "%d browsers\t%s\tfailed\t\t\t\t\t\t\t\t\t\t\t\t\n", d.Clients, name)
+				continue
+			}
+			fmt.Fprintf(tw, "%d browsers\t%s\t%.1f\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%.0f\t%s\t%s\t\n", d.Clients, name,
+				s.Rate, s.Complete, s.Failed, s.RTC.Total.P50/1000, s.RTC.Total.P99/1000, s.RTC.ICE.P50/1000, s.Media.P50/1000,
+				s.RelayCPUPct, s.RelayCPUPerCallUs, s.GenCPUPct, strings.Join(s.RTC.Profiles, ","), strings.Join(s.RTC.RelaySetup, ","))
+		}
+		fmt.Fprintf(tw, "%d browsers\tngrelay/rtpengine\t%s\t\t\t%s\t%s\t\t\t\t%s\t\t\t\t\n", d.Clients,
+			fmtRatio(d.RateRatio), fmtRatio(d.P50Ratio), fmtRatio(d.P99Ratio), fmtRatio(d.CPURatio))
+	}
+	tw.Flush()
+	for _, d := range r.DTLS {
+		for _, e := range d.Errors {
+			fmt.Fprintf(w, "  ! DTLS storm %d browsers: %s\n", d.Clients, e)
+		}
+		for i, s := range d.Results {
+			if s == nil {
+				continue
+			}
+			for _, x := range s.Warnings {
+				fmt.Fprintf(w, "  ! DTLS storm %d browsers %s: %s\n", d.Clients, r.Relays[i].Name, x)
+			}
+		}
+	}
 }
 
 // compareSRTP returns the suite of compare's SRTP pass, or "".
@@ -238,7 +302,7 @@ func compareSRTP(r *CompareResult) string {
 func writeSRTPCost(w io.Writer, r *CompareResult) {
 	plain := map[Load]CompareLoad{}
 	for _, l := range r.Loads {
-		if l.SRTP == "" {
+		if l.SRTP == "" && l.WebRTC == "" {
 			plain[l.Load] = l
 		}
 	}
@@ -246,7 +310,7 @@ func writeSRTPCost(w io.Writer, r *CompareResult) {
 	header := false
 	for _, l := range r.Loads {
 		p, ok := plain[l.Load]
-		if l.SRTP == "" || !ok {
+		if (l.SRTP == "" && l.WebRTC == "") || !ok {
 			continue
 		}
 		if !header {
@@ -257,12 +321,74 @@ func writeSRTPCost(w io.Writer, r *CompareResult) {
 		for i := range l.Results {
 			a, b := p.Results[i], l.Results[i]
 			if a == nil || b == nil || a.Received == 0 || b.Received == 0 {
-				fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t\n", l.Load, r.Relays[i].Name)
+				fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t\n", l.label(), r.Relays[i].Name)
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%s\t%+.2f\t%.0f\t%.0f\t\n", l.Load, r.Relays[i].Name,
+			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%s\t%+.2f\t%.0f\t%.0f\t\n", l.label(), r.Relays[i].Name,
 				a.RelayCPUPerPktUs, b.RelayCPUPerPktUs, fmtRatio(ratio(b.RelayCPUPerPktUs, a.RelayCPUPerPktUs)),
 				b.RelayCPUPerPktUs-a.RelayCPUPerPktUs, a.GenCPUPct, b.GenCPUPct)
+		}
+	}
+	tw.Flush()
+}
+
+// writeRTC describes the WebRTC handshakes of a run.
+func writeRTC(w io.Writer, st *WebRTCStats, offered string) {
+	fmt.Fprintf(w, "  WebRTC     leg A a browser (ICE controlling, DTLS-SRTP offering %s), leg B plain RTP/AVP; %d of %d calls keyed; profile chosen: %s; relay a=setup: %s; relay ice-lite in %d answers\n",
+		offered, st.Keyed, st.Calls, strings.Join(st.Profiles, ", "), strings.Join(st.RelaySetup, ", "), st.ICELite)
+	fmt.Fprintf(w, "  WebRTC     offer->answered p50 %.0f us p99 %.0f us; answered->ICE p50 %.0f us p99 %.0f us; offer->keyed p50 %.0f us p99 %.0f us max %.0f us\n",
+		st.NG.P50, st.NG.P99, st.ICE.P50, st.ICE.P99, st.Total.P50, st.Total.P99, st.Total.Max)
+	fmt.Fprintf(w, "  WebRTC     STUN: %d checks sent, %d succeeded, %d error responses; the relay's checks answered %d (%d bad, %d controlling); consent %d sent, %d answered; DTLS datagrams in %d, out %d\n",
+		st.ChecksSent, st.ChecksOK, st.CheckErrors, st.RelayChecks, st.RelayBad, st.RoleConflict, st.ConsentSent, st.ConsentOK, st.DTLSIn, st.DTLSSent)
+	if st.FirstError != "" {
+		fmt.Fprintf(w, "  ! WebRTC: %d calls failed; first: %s\n", st.Failed, st.FirstError)
+	}
+}
+
+// WriteDTLSSetup writes a DTLS storm result for humans.
+func WriteDTLSSetup(w io.Writer, r *DTLSSetupResult) {
+	relay := r.Relay
+	if relay == "" {
+		relay = "relay"
+	}
+	fmt.Fprintf(w, "%s: WebRTC setup storm, %d parallel browsers, %.1f s: %d of %d calls keyed with two-way media = %.1f handshakes/s; %d failed\n",
+		relay, r.Clients, r.Seconds, r.Complete, r.Attempts, r.Rate, r.Failed)
+	writeRTC(w, &r.RTC, r.Offered)
+	fmt.Fprintf(w, "  media      offer->a packet decrypted each way p50 %.0f us, p99 %.0f us\n", r.Media.P50, r.Media.P99)
+	fmt.Fprintf(w, "  NG RTT     offer p50 %.0f us p99 %.0f us; answer p50 %.0f us p99 %.0f us; delete p50 %.0f us p99 %.0f us\n",
+		r.NG.Offer.P50, r.NG.Offer.P99, r.NG.Answer.P50, r.NG.Answer.P99, r.NG.Delete.P50, r.NG.Delete.P99)
+	fmt.Fprintf(w, "  relay CPU %.0f%% of a CPU = %.1f us per completed call; generator CPU %.0f%%; loadavg %.2f %.2f %.2f\n",
+		r.RelayCPUPct, r.RelayCPUPerCallUs, r.GenCPUPct, r.LoadAvg[0], r.LoadAvg[1], r.LoadAvg[2])
+	for _, e := range r.Errors {
+		fmt.Fprintf(w, "  ! %s\n", e)
+	}
+	for _, x := range r.Warnings {
+		fmt.Fprintf(w, "  ! %s\n", x)
+	}
+}
+
+// writeRTCCompare lists the WebRTC pass's handshakes per relay.
+func writeRTCCompare(w io.Writer, r *CompareResult) {
+	header := false
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	for _, l := range r.Loads {
+		if l.WebRTC == "" {
+			continue
+		}
+		for i, s := range l.Results {
+			if s == nil || s.RTC == nil {
+				continue
+			}
+			if !header {
+				fmt.Fprintln(w)
+				fmt.Fprintln(tw, "WebRTC setup\trelay\tkeyed\tprofile\trelay setup\tice-lite\tkeyed p50 ms\tkeyed p99 ms\tchecks ok/sent\trelay checks\tconsent ok/sent\tto A\tto B\t")
+				header = true
+			}
+			st := s.RTC
+			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%d\t%.2f\t%.2f\t%d/%d\t%d\t%d/%d\t%d\t%d\t\n", l.Load, r.Relays[i].Name,
+				st.Keyed, st.Calls, strings.Join(st.Profiles, ","), strings.Join(st.RelaySetup, ","), st.ICELite,
+				st.Total.P50/1000, st.Total.P99/1000, st.ChecksOK, st.ChecksSent, st.RelayChecks, st.ConsentOK, st.ConsentSent,
+				s.DeliveredToA, s.DeliveredToB)
 		}
 	}
 	tw.Flush()

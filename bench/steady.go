@@ -54,6 +54,9 @@ type SteadyConfig struct {
 	// SRTP, when set (non-zero), makes B's leg of every call SRTP with this
 	// suite, keyed by SDES; A's leg stays plain (see srtp.go).
 	SRTP srtp.Suite
+	// WebRTC, when not nil, makes A's leg of every call a browser's:
+	// ICE and DTLS-SRTP (see webrtc.go); B stays plain. Not with SRTP.
+	WebRTC *WebRTCConfig
 }
 
 // SteadyResult is the outcome of a steady load.
@@ -72,6 +75,12 @@ type SteadyResult struct {
 	GenCPUs  []int   `json:"gen_cpus,omitempty"`
 	Offered  uint64  `json:"offered_packets"`
 	Received uint64  `json:"delivered_packets"`
+
+	// WebRTC is the DTLS-SRTP profiles offered on A's WebRTC leg, or
+	// empty; RTC describes the handshakes.
+	WebRTC string       `json:"webrtc,omitempty"`
+	RTC    *WebRTCStats `json:"webrtc_setup,omitempty"`
+
 	// RxAll counts every datagram received, warm-up and drain included.
 	RxAll uint64 `json:"received_all"`
 
@@ -91,6 +100,13 @@ type SteadyResult struct {
 	SendErrors   uint64 `json:"send_errors"`
 	LastSendErr  string `json:"last_send_error,omitempty"`
 	RecvErrors   uint64 `json:"recv_errors"`
+	// ControlRx counts the non-RTP datagrams (STUN, DTLS, RTCP) A's
+	// WebRTC endpoints received during the traffic.
+	ControlRx uint64 `json:"control_rx,omitempty"`
+	// DeliveredToA and DeliveredToB split Received by the receiving side
+	// (B->A and A->B).
+	DeliveredToA uint64 `json:"delivered_to_a"`
+	DeliveredToB uint64 `json:"delivered_to_b"`
 
 	Latency    Quantiles `json:"latency"` // one way, generator send to generator kernel receive
 	NoKernelTS uint64    `json:"no_kernel_timestamp"`
@@ -184,6 +200,17 @@ func RunSteady(cfg SteadyConfig) (*SteadyResult, error) {
 		}
 		res.SRTP = cfg.SRTP.Name()
 	}
+	var rtc *rtcShared
+	if cfg.WebRTC != nil {
+		if cfg.SRTP != 0 {
+			return nil, errors.New("WebRTC mode and SDES SRTP mode do not combine")
+		}
+		var err error
+		if rtc, err = newRTCShared(*cfg.WebRTC); err != nil {
+			return nil, err
+		}
+		res.WebRTC = profileNames(rtc.cfg.Profiles)
+	}
 	res.RelayRSSBeforeKiB = t.rss()
 
 	ids := newCallIDs()
@@ -216,11 +243,28 @@ func RunSteady(cfg SteadyConfig) (*SteadyResult, error) {
 			}
 		}
 	}
-	setup, err := setupCalls(t.NG, calls, cfg.NGClients, cfg.SRTP)
+	setup, err := setupCalls(t.NG, calls, cfg.NGClients, cfg.SRTP, rtc)
 	res.Setup = setup
 	defer func() {
 		deleteCalls(t.NG, calls, cfg.NGClients)
 	}()
+	if rtc != nil {
+		defer func() {
+			for _, c := range calls {
+				if c.peer != nil {
+					c.peer.close()
+				}
+			}
+		}()
+		peers := make([]*rtcPeer, len(calls))
+		for i, c := range calls {
+			peers[i] = c.peer
+		}
+		st := collectRTC(peers)
+		st.Failed = st.Calls - setup.Calls
+		st.FirstError = setup.FirstEr
+		res.RTC = &st
+	}
 	if err != nil {
 		return res, err
 	}
@@ -239,11 +283,22 @@ func RunSteady(cfg SteadyConfig) (*SteadyResult, error) {
 		}
 		relayPorts[int(c.relayA.Port())] = true
 		relayPorts[int(c.relayB.Port())] = true
-		pairs[i] = pair{a: c.fdA, b: c.fdB, bTx: c.bTx, bRx: c.bRx}
+		pairs[i] = pair{a: c.fdA, b: c.fdB, bTx: c.bTx, bRx: c.bRx, aTx: c.aTx, aRx: c.aRx, aCtrl: c.peer}
 	}
 
 	var s0, s1 snapshot
 	ts, err := runTraffic(pairs, tc, func() { s0 = takeSnapshot(t) }, func() { s1 = takeSnapshot(t) })
+	if res.RTC != nil {
+		// Consent checks and DTLS during the traffic.
+		peers := make([]*rtcPeer, len(calls))
+		for i, c := range calls {
+			peers[i] = c.peer
+		}
+		st := collectRTC(peers)
+		st.Failed, st.FirstError = res.RTC.Failed, res.RTC.FirstError
+		res.RTC = &st
+		res.ControlRx = ts.CtrlRx
+	}
 	if err != nil {
 		return res, err
 	}
@@ -257,6 +312,7 @@ func fillSteady(res *SteadyResult, ts *trafficStats, s0, s1 snapshot, t Target, 
 	res.Threads = len(ts.ThreadCPU)
 	res.Offered = ts.SentMeasured
 	res.Received = ts.Received
+	res.DeliveredToA, res.DeliveredToB = ts.ReceivedA, ts.ReceivedB
 	res.RxAll = ts.RxAll
 	secs := res.Seconds
 	if secs > 0 {

@@ -5,11 +5,21 @@
 //	ngrelay-bench max     [target flags] -calls 100 -factor 1.5 -pps 50 -duration 5s
 //	ngrelay-bench setup   [target flags] -clients 8 -duration 10s
 //	ngrelay-bench compare [-ngrelay BIN] [-rtpengine BIN] [-loads 200x50,...] -duration 10s
+//	ngrelay-bench dtls    [target flags] -clients 8 [-calls N | -duration 10s]
 //
 // steady, max and compare take -srtp SUITE (e.g. AES_CM_128_HMAC_SHA1_80,
 // AEAD_AES_128_GCM): each call's B leg is then SDES-keyed RTP/SAVP while A
 // stays plain, so the relay encrypts one direction and decrypts the other.
 // compare runs the SRTP pass after the plain one (-srtp-only: only it).
+//
+// steady, max and compare take -webrtc: each call's A leg is then a
+// browser's (WebRTC offer, ICE as the controlling agent, DTLS-SRTP, with
+// the NG flags Kamailio uses for JsSIP to a phone) and B a plain phone.
+// dtls is a WebRTC call-setup storm: -clients parallel browsers, each call
+// through offer/answer, ICE, DTLS to keyed and a packet each way, then
+// delete; it reports handshakes per second and the time to keyed. compare
+// -webrtc runs the loads again in WebRTC mode and DTLS storms
+// (-dtls-clients).
 //
 // The target is either a running relay (-ng ADDR, with -pid PID or found
 // from the NG socket) or one the command starts (-start ngrelay|rtpengine).
@@ -37,6 +47,7 @@ commands:
   max      raise the number of calls step by step until loss exceeds a limit
   setup    call-setup storm: parallel NG clients doing offer+answer+delete
   compare  run loads and a setup storm against ngrelay and rtpengine
+  dtls     WebRTC setup storm: parallel browsers doing offer, answer, ICE, DTLS, delete
 
 run "ngrelay-bench COMMAND -h" for a command's flags.
 `
@@ -56,6 +67,8 @@ func main() {
 		err = runSetup(args)
 	case "compare":
 		err = runCompare(args)
+	case "dtls":
+		err = runDTLS(args)
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -169,6 +182,34 @@ type trafficFlags struct {
 	calls, pps, size, threads, ngClients int
 	duration, warmup                     time.Duration
 	srtp                                 string
+	webrtc                               bool
+	rtc                                  webrtcFlags
+}
+
+// webrtcFlags configure the browser legs (WebRTC mode, dtls).
+type webrtcFlags struct {
+	profiles, setup string
+	rto, timeout    time.Duration
+}
+
+func (f *webrtcFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.profiles, "dtls-profiles", "", "DTLS-SRTP profiles the browser offers, most preferred first, comma separated (default AES_CM_128_HMAC_SHA1_80; e.g. AEAD_AES_128_GCM,AES_CM_128_HMAC_SHA1_80)")
+	fs.StringVar(&f.setup, "webrtc-setup", "", "NG \"DTLS\" key of the offer: the relay's DTLS role, active or passive (default: the relay's, a=setup:active for both)")
+	fs.DurationVar(&f.rto, "webrtc-rto", 100*time.Millisecond, "initial retransmission timeout of the browser's STUN checks and DTLS flights")
+	fs.DurationVar(&f.timeout, "webrtc-timeout", 10*time.Second, "a call that is not keyed this long after its offer fails")
+}
+
+func (f *webrtcFlags) config() (*bench.WebRTCConfig, error) {
+	p, err := bench.ParseProfiles(f.profiles)
+	if err != nil {
+		return nil, err
+	}
+	switch f.setup {
+	case "", "active", "passive":
+	default:
+		return nil, fmt.Errorf("-webrtc-setup %q: want active or passive", f.setup)
+	}
+	return &bench.WebRTCConfig{Profiles: p, RelaySetup: f.setup, RTO: f.rto, Timeout: f.timeout}, nil
 }
 
 func (f *trafficFlags) register(fs *flag.FlagSet, calls int, dur time.Duration) {
@@ -180,6 +221,8 @@ func (f *trafficFlags) register(fs *flag.FlagSet, calls int, dur time.Duration) 
 	fs.IntVar(&f.threads, "threads", 0, "generator threads (default: one per -gen-cpus CPU, else 1)")
 	fs.IntVar(&f.ngClients, "ng-clients", 4, "parallel NG clients for call setup and teardown")
 	fs.StringVar(&f.srtp, "srtp", "", "SRTP suite of each call's B leg, e.g. AES_CM_128_HMAC_SHA1_80 or AEAD_AES_128_GCM (SDES; leg A stays plain; default: plain RTP)")
+	fs.BoolVar(&f.webrtc, "webrtc", false, "each call's A leg is a browser's: ICE and DTLS-SRTP (leg B stays plain; not with -srtp)")
+	f.rtc.register(fs)
 }
 
 func (f *trafficFlags) steady(tg bench.Target, cpus []int) (bench.SteadyConfig, error) {
@@ -187,8 +230,17 @@ func (f *trafficFlags) steady(tg bench.Target, cpus []int) (bench.SteadyConfig, 
 	if err != nil {
 		return bench.SteadyConfig{}, err
 	}
+	var rtc *bench.WebRTCConfig
+	if f.webrtc {
+		if suite != 0 {
+			return bench.SteadyConfig{}, errors.New("-webrtc and -srtp do not combine")
+		}
+		if rtc, err = f.rtc.config(); err != nil {
+			return bench.SteadyConfig{}, err
+		}
+	}
 	return bench.SteadyConfig{
-		Target: tg, Calls: f.calls, NGClients: f.ngClients, SRTP: suite,
+		Target: tg, Calls: f.calls, NGClients: f.ngClients, SRTP: suite, WebRTC: rtc,
 		Traffic: bench.TrafficConfig{
 			PPS: f.pps, Size: f.size, Warmup: f.warmup, Duration: f.duration,
 			Threads: f.threads, CPUs: cpus,
@@ -207,6 +259,9 @@ func runSteady(args []string) error {
 	}
 	if _, err := bench.ParseSRTPSuite(f.srtp); err != nil {
 		return err
+	}
+	if f.webrtc && f.srtp != "" {
+		return errors.New("-webrtc and -srtp do not combine")
 	}
 	tg, stop, err := tf.target()
 	if err != nil {
@@ -246,6 +301,9 @@ func runMax(args []string) error {
 	}
 	if _, err := bench.ParseSRTPSuite(f.srtp); err != nil {
 		return err
+	}
+	if f.webrtc && f.srtp != "" {
+		return errors.New("-webrtc and -srtp do not combine")
 	}
 	tg, stop, err := tf.target()
 	if err != nil {
@@ -319,9 +377,35 @@ func runCompare(args []string) error {
 	quietBusy := fs.Float64("quiet-busy", 0.15, "quiet means busy CPU below this fraction of all CPUs over one second")
 	srtpName := fs.String("srtp", "", "after the plain pass, run the loads again with each call's B leg SRTP with this suite, e.g. AES_CM_128_HMAC_SHA1_80 (default: no SRTP pass)")
 	srtpOnly := fs.Bool("srtp-only", false, "with -srtp, skip the plain pass")
+	webrtc := fs.Bool("webrtc", false, "after the plain (and SRTP) pass, run the loads again with each call's A leg a browser's (ICE, DTLS-SRTP), then the DTLS storms of -dtls-clients")
+	webrtcOnly := fs.Bool("webrtc-only", false, "with -webrtc, skip the plain pass")
+	dtlsClients := fs.String("dtls-clients", "8,32", "with -webrtc: DTLS storms with these numbers of parallel browsers, comma separated (empty or 0: none)")
+	dtlsDur := fs.Duration("dtls-duration", 5*time.Second, "duration of each DTLS storm")
+	var rf webrtcFlags
+	rf.register(fs)
 	jsonOut := fs.Bool("json", false, "print JSON instead of a table")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var rtc *bench.WebRTCConfig
+	var storms []int
+	if *webrtc {
+		var err error
+		if rtc, err = rf.config(); err != nil {
+			return err
+		}
+		for f := range strings.SplitSeq(*dtlsClients, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			n, err := strconv.Atoi(f)
+			if err != nil || n < 0 {
+				return fmt.Errorf("-dtls-clients %q: want numbers", *dtlsClients)
+			}
+			storms = append(storms, n)
+		}
+	} else if *webrtcOnly {
+		return errors.New("-webrtc-only needs -webrtc")
 	}
 	suite, err := bench.ParseSRTPSuite(*srtpName)
 	if err != nil {
@@ -342,7 +426,8 @@ func runCompare(args []string) error {
 		Ngrelay: *ngrelay, NgrelayExtra: strings.Fields(*ngrelayArgs), Rtpengine: *rtpengine, Loads: ld, Size: *size, Duration: *dur, Warmup: *warmup,
 		NGClients: *ngClients, SetupClients: *setupClients, SetupDuration: *setupDur,
 		RelayCPU: *relayCPU, GenCPUs: cpus, PortMin: *portMin, PortMax: *portMax,
-		QuietWait: *quiet, QuietBusy: *quietBusy, SRTP: suite, SRTPOnly: *srtpOnly, Progress: os.Stderr,
+		QuietWait: *quiet, QuietBusy: *quietBusy, SRTP: suite, SRTPOnly: *srtpOnly,
+		WebRTC: rtc, WebRTCOnly: *webrtcOnly, DTLSClients: storms, DTLSDuration: *dtlsDur, Progress: os.Stderr,
 	})
 	if err != nil {
 		return err
@@ -351,5 +436,40 @@ func runCompare(args []string) error {
 		return bench.WriteJSON(os.Stdout, r)
 	}
 	bench.WriteCompare(os.Stdout, r)
+	return nil
+}
+
+func runDTLS(args []string) error {
+	fs := flag.NewFlagSet("dtls", flag.ContinueOnError)
+	var tf targetFlags
+	var rf webrtcFlags
+	tf.register(fs)
+	rf.register(fs)
+	clients := fs.Int("clients", 8, "parallel browsers, each setting up one call at a time")
+	calls := fs.Int("calls", 0, "calls in all (0: as many as -duration allows)")
+	dur := fs.Duration("duration", 10*time.Second, "duration of the storm, without -calls")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	rc, err := rf.config()
+	if err != nil {
+		return err
+	}
+	tg, stop, err := tf.target()
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if _, err := tf.genCPUs(); err != nil {
+		return err
+	}
+	r, err := bench.RunDTLSSetup(bench.DTLSSetupConfig{Target: tg, Clients: *clients, Calls: *calls, Duration: *dur, WebRTC: *rc})
+	if err != nil {
+		return err
+	}
+	if tf.jsonOut {
+		return bench.WriteJSON(os.Stdout, r)
+	}
+	bench.WriteDTLSSetup(os.Stdout, r)
 	return nil
 }
