@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -35,8 +36,14 @@ type rtcSession struct {
 	// lite: ngrelay is an ICE-lite agent towards the leg.
 	lite bool
 
-	mu          sync.Mutex
-	remote      ice.Credentials // the leg's ICE credentials last seen
+	wake chan struct{}
+
+	mu     sync.Mutex
+	remote ice.Credentials // the leg's ICE credentials last seen
+	// authed are addresses whose binding requests passed our
+	// MESSAGE-INTEGRITY: DTLS from them is the peer's even before a pair
+	// is nominated (a browser starts DTLS as soon as its check succeeds).
+	authed      []netip.AddrPort
 	remoteFPs   []dtls.Fingerprint
 	role        dtls.Role
 	ep          *dtls.Endpoint
@@ -77,7 +84,7 @@ func (h *Handler) rtcFor(call *relay.Call, m *relay.Media, o rtcOptions) *rtcSes
 		return r
 	}
 	q := make(chan relay.ControlPacket, controlQueueLen)
-	r := &rtcSession{h: h, call: call, media: m, q: q, dtls: o.dtls, lite: o.lite, log: call.Log.With(slog.Int("media", m.Index))}
+	r := &rtcSession{h: h, call: call, media: m, q: q, wake: make(chan struct{}, 1), dtls: o.dtls, lite: o.lite, log: call.Log.With(slog.Int("media", m.Index))}
 	r.agent = ice.NewAgent(ice.Config{Local: ice.NewCredentials(nil), Lite: o.lite, Controlling: o.controlling && !o.lite})
 	m.Control = q
 	m.AwaitKeys, m.ControlDTLS = o.dtls, o.dtls
@@ -95,8 +102,11 @@ func component(s *relay.Stream) int {
 }
 
 func (r *rtcSession) run() {
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
+	// The agent is stepped when something happens (a packet, new remote
+	// parameters) and when it next has something to do (NextTick): a
+	// connected call costs one timer per consent check, not a ticker.
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	defer func() {
 		r.mu.Lock()
 		ep := r.ep
@@ -111,17 +121,38 @@ func (r *rtcSession) run() {
 			return
 		case p := <-r.q:
 			r.packet(p)
-		case now := <-tick.C:
-			out, evs := r.agent.Tick(now)
-			for _, o := range out {
-				if s := r.stream(o.Component); s != nil {
-					s.SendTo(o.Packet, o.To)
-				}
-			}
-			for _, ev := range evs {
-				r.event(ev)
-			}
+		case <-r.wake:
+		case <-timer.C:
 		}
+		r.step(time.Now())
+		d := time.Hour
+		if next, ok := r.agent.NextTick(); ok {
+			d = max(time.Until(next), 0)
+		}
+		timer.Reset(d)
+	}
+}
+
+// step sends what the agent has due (checks, triggered checks, consent)
+// and handles its events.
+func (r *rtcSession) step(now time.Time) {
+	out, evs := r.agent.Tick(now)
+	for _, o := range out {
+		if s := r.stream(o.Component); s != nil {
+			s.SendTo(o.Packet, o.To)
+		}
+	}
+	for _, ev := range evs {
+		r.event(ev)
+	}
+}
+
+// kick makes the session goroutine step the agent now (its remote
+// parameters changed).
+func (r *rtcSession) kick() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -144,6 +175,9 @@ func (r *rtcSession) packet(p relay.ControlPacket) {
 			p.Stream.SendTo(resp, p.From)
 		}
 		r.countSTUN(err)
+		if err == nil && resp != nil {
+			r.noteAuthed(p.From)
+		}
 		if err != nil {
 			r.log.Debug("STUN", slog.String("from", p.From.String()), slog.Any("error", err))
 		}
@@ -166,7 +200,7 @@ func (r *rtcSession) packet(p relay.ControlPacket) {
 		// first sender.
 		if sel, ok := r.agent.Selected(1); ok {
 			r.peer = sel
-		} else if r.remote.Ufrag == "" {
+		} else if r.remote.Ufrag == "" || slices.Contains(r.authed, p.From) {
 			r.peer = p.From
 		}
 	}
@@ -179,6 +213,17 @@ func (r *rtcSession) packet(p relay.ControlPacket) {
 	}
 	if ep != nil {
 		ep.Deliver(p.Data)
+	}
+}
+
+// maxAuthed bounds the addresses remembered as authenticated.
+const maxAuthed = 8
+
+func (r *rtcSession) noteAuthed(from netip.AddrPort) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !slices.Contains(r.authed, from) && len(r.authed) < maxAuthed {
+		r.authed = append(r.authed, from)
 	}
 }
 
@@ -284,6 +329,7 @@ func (r *rtcSession) keyed(local, remote srtp.Params) {
 // its DTLS, its fingerprints and setup, deciding our DTLS role.
 // peerOffered says whether that SDP is an offer.
 func (r *rtcSession) setRemote(s *sdp.Session, m *sdp.Media, la *relay.LocalAddr, peerOffered bool, req *Request) error {
+	defer r.kick() // new credentials or candidates: checks to send
 	attr := func(name string) (string, bool) {
 		if v, ok := m.Attr(name); ok {
 			return v, true
