@@ -979,6 +979,16 @@ func differentialCases() []diffCase {
 		// terminates them. Logged only.
 		webrtc("webrtc-jssip-chrome", offer("jssip-chrome-offer.sdp"), answer("jssip-chrome-answer.sdp")),
 		webrtc("webrtc-chrome-bundle-datachannel", offer("chrome-bundle-audio-datachannel-offer.sdp")),
+		// Kamailio's flags for a JsSIP caller towards a plain phone, and
+		// back: ICE, DTLS-SRTP, rtcp-mux and BUNDLE terminated.
+		webrtc("webrtc-jssip-to-phone-flags",
+			withExtra(offer("jssip-chrome-offer.sdp"), bencode.P("ICE", bencode.String("remove")),
+				bencode.P("transport-protocol", bencode.String("RTP/AVP")), bencode.P("rtcp-mux", bencode.List(bencode.String("demux")))),
+			withExtra(answer(xlite), bencode.P("ICE", bencode.String("force")))),
+		webrtc("webrtc-phone-to-browser-flags",
+			withExtra(offer(xlite), bencode.P("ICE", bencode.String("force")),
+				bencode.P("transport-protocol", bencode.String("UDP/TLS/RTP/SAVPF")), bencode.P("rtcp-mux", bencode.List(bencode.String("offer"), bencode.String("require")))),
+			withExtra(answer("jssip-chrome-answer.sdp"), bencode.P("ICE", bencode.String("remove")))),
 		webrtc("srtp-freeswitch-sdes-savp", offer("freeswitch-sdes-savp-offer.sdp")),
 		webrtc("srtp-freeswitch-best-effort", offer("freeswitch-best-effort-srtp-offer.sdp"),
 			answer("freeswitch-sdes-answer-rejected-mline.sdp")),
