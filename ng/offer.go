@@ -413,6 +413,14 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 			rtcpPort, rtcpAddr = m.Port, addr
 		}
 		mf.RTCPMux = mux
+		if !isOffer && state(mf).muxRequired {
+			// rtcp-mux require: the leg counts as muxing whatever its
+			// answer says (rtpengine's "pretends the client accepted")
+			mf.RTCPMux = true
+		}
+		if isOffer {
+			state(mt).muxRequired = req.RTCPMux["require"] && !req.RTCPMux["demux"] && !req.RTCPMux["reject"]
+		}
 		switch {
 		case mt.Bundle != nil:
 			mt.RTCPMux = true // a bundle multiplexes RTCP (RFC 8843 section 9.1)
@@ -422,14 +430,14 @@ func (h *Handler) rewrite(req *Request, s *sdp.Session, sd side, isOffer bool) (
 			// answering the browser: mt.RTCPMux is what it offered
 		case terminateFrom && isOffer:
 			// towards a plain phone: demultiplex unless asked to offer
-			mt.RTCPMux = mux && (req.RTCPMux["offer"] || req.RTCPMux["accept"])
+			mt.RTCPMux = mux && (req.RTCPMux["offer"] || req.RTCPMux["accept"]) || state(mt).muxRequired
 		case terminateFrom:
 			// answering a plain offerer: keep what it offered
 		default:
 			mt.RTCPMux = mux
 			if req.RTCPMux["demux"] {
 				mt.RTCPMux = false
-			} else if req.RTCPMux["offer"] && isOffer {
+			} else if (req.RTCPMux["offer"] || req.RTCPMux["require"]) && isOffer {
 				mt.RTCPMux = true
 			}
 		}

@@ -40,6 +40,9 @@ type mediaState struct {
 	// bundled says that the leg's SDP put it in a BUNDLE group.
 	mid     string
 	bundled bool
+	// muxRequired: an offer to this leg had rtcp-mux "require", so the
+	// leg counts as muxing RTCP even if its answer does not say so.
+	muxRequired bool
 }
 
 func state(m *relay.Media) *mediaState {

@@ -336,3 +336,30 @@ func TestConsentLostStopsMedia(t *testing.T) {
 		t.Fatalf("peer %v after a new nomination, want %v", p, browser)
 	}
 }
+
+// TestRTCPMuxRequire: with rtcp-mux "require" the receiving leg is offered
+// rtcp-mux without a separate RTCP port and counts as muxing even when its
+// answer leaves rtcp-mux out; with "offer" its answer decides.
+func TestRTCPMuxRequire(t *testing.T) {
+	for _, c := range []struct {
+		item    string
+		wantMux bool
+	}{{"require", true}, {"offer", false}} {
+		t.Run(c.item, func(t *testing.T) {
+			h := newTestHandler(t)
+			id := "mux-" + c.item
+			out := sdpOf(t, h, "command", "offer", "call-id", id, "from-tag", "a", "sdp", fixture(t, "xlite-avp-offer.sdp"), "rtcp-mux", []string{c.item})
+			if !strings.Contains(out, "a=rtcp-mux\r\n") || strings.Contains(out, "a=rtcp:") {
+				t.Fatalf("the offer should carry a=rtcp-mux and no RTCP port:\n%s", out)
+			}
+			sdpOf(t, h, "command", "answer", "call-id", id, "from-tag", "a", "to-tag", "b", "sdp", fixture(t, "freeswitch-avp-answer.sdp"))
+			call := h.engine.Call(id)
+			call.Lock()
+			mux := call.Leg("b").Medias[0].RTCPMux
+			call.Unlock()
+			if mux != c.wantMux {
+				t.Fatalf("B muxes RTCP = %v after an answer without rtcp-mux, want %v", mux, c.wantMux)
+			}
+		})
+	}
+}

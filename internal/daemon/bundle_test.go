@@ -13,8 +13,8 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// bundleBrowser is a pion "browser" sending audio (PCMU) and video (VP8)
-// over one BUNDLE transport.
+// bundleBrowser is a pion "browser" offering audio (Opus and PCMU; it sends
+// PCMU) and video (VP8) over one BUNDLE transport.
 type bundleBrowser struct {
 	pc           *webrtc.PeerConnection
 	audio, video *webrtc.TrackLocalStaticRTP
@@ -38,6 +38,7 @@ func newBundleBrowser(t *testing.T, withMID bool) *bundleBrowser {
 		p    webrtc.RTPCodecParameters
 		kind webrtc.RTPCodecType
 	}{
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
 		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1}, PayloadType: 0}, webrtc.RTPCodecTypeAudio},
 		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
 	} {
@@ -237,6 +238,11 @@ func TestBrowserBundleOffersPhoneAnswers(t *testing.T) {
 			for _, bad := range []string{"a=ice-", "a=candidate", "a=fingerprint", "a=setup", "a=rtcp-mux", "a=group:BUNDLE", "UDP/TLS"} {
 				if strings.Contains(toPhone, bad) {
 					t.Fatalf("the phone's SDP has %q:\n%s", bad, toPhone)
+				}
+			}
+			for _, codec := range []string{"opus/48000/2", "PCMU/8000", "VP8/90000"} {
+				if !strings.Contains(toPhone, codec) {
+					t.Fatalf("the phone is not offered %s:\n%s", codec, toPhone)
 				}
 			}
 			phonePorts := mediaPorts(toPhone)
