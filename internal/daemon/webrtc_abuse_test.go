@@ -39,8 +39,8 @@ type rtcCall struct {
 	webrtcPort int    // the relay's port for the browser (ICE host candidate)
 	ufrag      string // the relay's ICE ufrag, from the browser's answer
 
-	got       chan []byte // payloads the browser's track received
-	connected chan struct{}
+	got       <-chan []byte // payloads the browser's track received
+	connected <-chan struct{}
 	mu        sync.Mutex
 	iceStates []webrtc.ICEConnectionState // every ICE state the browser went through
 
@@ -73,25 +73,7 @@ func startRTCCallOpts(t *testing.T, td *testDaemon, id string, o rtcOpts) *rtcCa
 	t.Helper()
 	mutate := o.mutate
 	pc, track := newBrowser(t)
-	c := &rtcCall{id: id, pc: pc, track: track, got: make(chan []byte, 100), connected: make(chan struct{})}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			select {
-			case c.got <- append([]byte(nil), p.Payload...):
-			default:
-			}
-		}
-	})
-	var once sync.Once
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
-			once.Do(func() { close(c.connected) })
-		}
-	})
+	c := &rtcCall{id: id, pc: pc, track: track, got: trackPayloads(pc), connected: connectedSignal(pc)}
 	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
 		c.mu.Lock()
 		c.iceStates = append(c.iceStates, s)

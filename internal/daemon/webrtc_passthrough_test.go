@@ -18,30 +18,8 @@ func TestBrowserToBrowserThroughRelay(t *testing.T) {
 	td := startDaemon(t, nil)
 	a, aTrack := newBrowser(t)
 	b, bTrack := newBrowser(t)
-	got := map[*webrtc.PeerConnection]chan string{a: make(chan string, 64), b: make(chan string, 64)}
-	connected := map[*webrtc.PeerConnection]chan struct{}{a: make(chan struct{}), b: make(chan struct{})}
-	for _, pc := range []*webrtc.PeerConnection{a, b} {
-		ch, done := got[pc], connected[pc]
-		pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-			for {
-				p, _, err := tr.ReadRTP()
-				if err != nil {
-					return
-				}
-				select {
-				case ch <- string(p.Payload):
-				default:
-				}
-			}
-		})
-		closed := false
-		pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-			if s == webrtc.PeerConnectionStateConnected && !closed {
-				closed = true
-				close(done)
-			}
-		})
-	}
+	got := map[*webrtc.PeerConnection]<-chan []byte{a: trackPayloads(a), b: trackPayloads(b)}
+	connected := map[*webrtc.PeerConnection]<-chan struct{}{a: connectedSignal(a), b: connectedSignal(b)}
 	offer, err := a.CreateOffer(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -90,12 +68,12 @@ func TestBrowserToBrowserThroughRelay(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	count := func(ch chan string, want string) int {
+	count := func(ch <-chan []byte, want string) int {
 		n := 0
 		for {
 			select {
 			case p := <-ch:
-				if p == want {
+				if string(p) == want {
 					n++
 				}
 			default:

@@ -16,25 +16,8 @@ func TestBrowserCallsSDESPhone(t *testing.T) {
 	const suite = "AES_CM_128_HMAC_SHA1_80"
 	td := startDaemon(t, nil)
 	pc, track := newBrowser(t)
-	got := make(chan string, 64)
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			select {
-			case got <- string(p.Payload):
-			default:
-			}
-		}
-	})
-	connected := make(chan struct{})
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
-			close(connected)
-		}
-	})
+	got := trackPayloads(pc)
+	connected := connectedSignal(pc)
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +95,7 @@ func TestBrowserCallsSDESPhone(t *testing.T) {
 		sendTo(t, phone.rtp, toRelay, enc)
 		select {
 		case p := <-got:
-			if p == "from-phone" {
+			if string(p) == "from-phone" {
 				recv++
 			}
 		case <-time.After(20 * time.Millisecond):

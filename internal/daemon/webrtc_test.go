@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,6 +47,42 @@ func newBrowser(t *testing.T) (*webrtc.PeerConnection, *webrtc.TrackLocalStaticR
 	return pc, track
 }
 
+// trackPayloads delivers the payload of every RTP packet the browser
+// receives, on any track; when the reader falls behind, packets are
+// dropped rather than blocking pion.
+func trackPayloads(pc *webrtc.PeerConnection) <-chan []byte {
+	got := make(chan []byte, 100)
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		for {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			select {
+			case got <- append([]byte(nil), p.Payload...):
+			default:
+			}
+		}
+	})
+	return got
+}
+
+// connectedSignal returns a channel closed when the browser's connection
+// (ICE and DTLS) is established.
+func connectedSignal(pc *webrtc.PeerConnection) <-chan struct{} {
+	connected := make(chan struct{})
+	var once sync.Once
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			once.Do(func() { close(connected) })
+		}
+	})
+	if pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
+		once.Do(func() { close(connected) })
+	}
+	return connected
+}
+
 // gathered returns the local description once ICE gathering is complete.
 func gathered(t *testing.T, pc *webrtc.PeerConnection) string {
 	t.Helper()
@@ -62,25 +99,8 @@ func gathered(t *testing.T, pc *webrtc.PeerConnection) string {
 // the clear at the phone, and the phone's arrive at the browser's track.
 func webrtcMedia(t *testing.T, pc *webrtc.PeerConnection, track *webrtc.TrackLocalStaticRTP, phone *endpoint, relayPortForPhone int) {
 	t.Helper()
-	got := make(chan []byte, 100)
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			select {
-			case got <- append([]byte(nil), p.Payload...):
-			default:
-			}
-		}
-	})
-	connected := make(chan struct{})
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
-			close(connected)
-		}
-	})
+	got := trackPayloads(pc)
+	connected := connectedSignal(pc)
 	select {
 	case <-connected:
 	case <-time.After(15 * time.Second):
