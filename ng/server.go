@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"github.com/ngrelay/ngrelay/ng/internal/replycache"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -14,11 +13,12 @@ import (
 
 	"github.com/ngrelay/ngrelay/ng/bencode"
 	"github.com/ngrelay/ngrelay/ng/framing"
+	"github.com/ngrelay/ngrelay/ng/internal/replycache"
+	"github.com/ngrelay/ngrelay/ng/internal/serve"
 )
 
 // Limits on what the NG listeners accept.
 const (
-	maxDatagram   = 65535
 	maxTCPMessage = 1 << 20
 	cacheTTL      = 60 * time.Second
 	cacheEntries  = 100000
@@ -98,56 +98,16 @@ func (s *Server) errorReply(cookie string, json bool, reason string) []byte {
 
 // ServeUDP reads NG datagrams from conn until ctx ends or conn is closed.
 func (s *Server) ServeUDP(ctx context.Context, conn *net.UDPConn) error {
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	buf := make([]byte, maxDatagram)
-	for {
-		n, peer, err := conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				s.wg.Wait()
-				return nil
-			}
-			s.log.Warn("NG UDP read", slog.Any("error", err))
-			continue
-		}
-		datagram := append([]byte(nil), buf[:n]...)
-		s.wg.Add(1)
-		go func(peer netip.AddrPort) {
-			defer s.wg.Done()
-			if out := s.Process(peer.String(), datagram); out != nil {
-				if _, err := conn.WriteToUDPAddrPort(out, peer); err != nil {
-					s.log.Warn("NG UDP reply", slog.String("peer", peer.String()), slog.Any("error", err))
-				}
-			}
-		}(peer)
-	}
+	return serve.UDP(ctx, conn, "NG", s.log, &s.wg, func(peer netip.AddrPort, msg []byte) []byte {
+		return s.Process(peer.String(), msg)
+	})
 }
 
 // ServeTCP accepts NG connections on ln until ctx ends or ln is closed.
 // Each connection carries COOKIE SP DICT messages back to back; replies are
 // written in the order of the requests.
 func (s *Server) ServeTCP(ctx context.Context, ln net.Listener) error {
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	var conns sync.WaitGroup
-	defer conns.Wait()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			s.log.Warn("NG TCP accept", slog.Any("error", err))
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		conns.Add(1)
-		go func() {
-			defer conns.Done()
-			s.serveConn(ctx, c)
-		}()
-	}
+	return serve.TCP(ctx, ln, "NG", s.log, s.serveConn)
 }
 
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/ngrelay/ngrelay/ng/internal/replycache"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ngrelay/ngrelay/ng/internal/replycache"
+	"github.com/ngrelay/ngrelay/ng/internal/serve"
 	"github.com/ngrelay/ngrelay/relay"
 )
 
@@ -141,34 +142,13 @@ func (s *Server) fail(req *Request, err error) string {
 
 // ServeUDP reads commands from conn until ctx ends or conn is closed.
 func (s *Server) ServeUDP(ctx context.Context, conn *net.UDPConn) error {
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	buf := make([]byte, 65535)
-	for {
-		n, peer, err := conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				s.wg.Wait()
-				return nil
-			}
-			s.log.Warn("rtpproxy UDP read", slog.Any("error", err))
-			continue
+	return serve.UDP(ctx, conn, "rtpproxy", s.log, &s.wg, func(peer netip.AddrPort, msg []byte) []byte {
+		if len(msg) > MaxLine {
+			s.log.Debug("rtpproxy UDP datagram too long", slog.String("peer", peer.String()), slog.Int("bytes", len(msg)))
+			return nil
 		}
-		if n > MaxLine {
-			s.log.Debug("rtpproxy UDP datagram too long", slog.String("peer", peer.String()), slog.Int("bytes", n))
-			continue
-		}
-		msg := append([]byte(nil), buf[:n]...)
-		s.wg.Add(1)
-		go func(peer netip.AddrPort) {
-			defer s.wg.Done()
-			if out := s.Process(peer.String(), msg); out != nil {
-				if _, err := conn.WriteToUDPAddrPort(out, peer); err != nil {
-					s.log.Warn("rtpproxy UDP reply", slog.String("peer", peer.String()), slog.Any("error", err))
-				}
-			}
-		}(peer)
-	}
+		return s.Process(peer.String(), msg)
+	})
 }
 
 // ServeTCP accepts connections on ln until ctx ends or ln is closed. A
@@ -176,26 +156,7 @@ func (s *Server) ServeUDP(ctx context.Context, conn *net.UDPConn) error {
 // answered in order, each reply one "COOKIE RESULT\n". TCP does not lose
 // commands, so its replies are not cached.
 func (s *Server) ServeTCP(ctx context.Context, ln net.Listener) error {
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	var conns sync.WaitGroup
-	defer conns.Wait()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			s.log.Warn("rtpproxy TCP accept", slog.Any("error", err))
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		conns.Add(1)
-		go func() {
-			defer conns.Done()
-			s.serveConn(ctx, c)
-		}()
-	}
+	return serve.TCP(ctx, ln, "rtpproxy", s.log, s.serveConn)
 }
 
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
