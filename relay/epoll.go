@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -69,19 +68,9 @@ type epollPlane struct {
 	// allocated once; entries are swapped atomically.
 	slots []atomic.Pointer[Stream]
 
-	mu       sync.Mutex // guards free, retired
-	free     []uint32
-	retired  []retiredSocket
+	slotBook
 	wg       sync.WaitGroup
 	stopping atomic.Bool
-}
-
-// retiredSocket is a removed stream's socket waiting to be closed.
-type retiredSocket struct {
-	fd     int
-	slot   uint32
-	epochs []uint64 // the workers' epochs when it was removed
-	done   func()
 }
 
 // newEpollPlane starts n workers for at most maxStreams streams.
@@ -89,11 +78,7 @@ func newEpollPlane(n, maxStreams int, log *slog.Logger) (*epollPlane, error) {
 	if n <= 0 {
 		n = runtime.NumCPU()
 	}
-	p := &epollPlane{log: log, slots: make([]atomic.Pointer[Stream], maxStreams)}
-	p.free = make([]uint32, maxStreams)
-	for i := range p.free {
-		p.free[i] = uint32(maxStreams - 1 - i) // pop from the end: lowest first
-	}
+	p := &epollPlane{log: log, slots: make([]atomic.Pointer[Stream], maxStreams), slotBook: newSlotBook(maxStreams)}
 	for i := range n {
 		w, err := newWorker(p, i)
 		if err != nil {
@@ -111,13 +96,11 @@ func newEpollPlane(n, maxStreams int, log *slog.Logger) (*epollPlane, error) {
 
 func (p *epollPlane) add(s *Stream) error {
 	p.mu.Lock()
-	if len(p.free) == 0 {
-		p.mu.Unlock()
-		return errors.New("data plane: no stream slot free")
-	}
-	slot := p.free[len(p.free)-1]
-	p.free = p.free[:len(p.free)-1]
+	slot, err := p.takeLocked()
 	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
 
 	s.slot = slot
 	p.slots[slot].Store(s)
@@ -125,9 +108,7 @@ func (p *epollPlane) add(s *Stream) error {
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(slot)}
 	if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, s.fd, &ev); err != nil {
 		p.slots[slot].Store(nil)
-		p.mu.Lock()
-		p.free = append(p.free, slot)
-		p.mu.Unlock()
+		p.giveBack(slot)
 		return fmt.Errorf("epoll_ctl add: %w", err)
 	}
 	s.worker = w
@@ -144,7 +125,7 @@ func (p *epollPlane) remove(s *Stream, done func()) {
 		epochs[i] = w.epoch.Load()
 	}
 	p.mu.Lock()
-	p.retired = append(p.retired, retiredSocket{fd: s.fd, slot: s.slot, epochs: epochs, done: done})
+	p.retireLocked(retiredSocket{fd: s.fd, slot: s.slot, epochs: epochs, done: done})
 	p.mu.Unlock()
 }
 
@@ -160,42 +141,10 @@ func (p *epollPlane) quiescent(epochs []uint64) bool {
 }
 
 func (p *epollPlane) reap() {
-	p.mu.Lock()
-	var ready []retiredSocket
-	keep := p.retired[:0]
-	for _, r := range p.retired {
-		if p.quiescent(r.epochs) {
-			ready = append(ready, r)
-		} else {
-			keep = append(keep, r)
-		}
-	}
-	p.retired = keep
-	for _, r := range ready {
-		p.free = append(p.free, r.slot)
-	}
-	p.mu.Unlock()
-	for _, r := range ready {
-		unix.Close(r.fd)
-		if r.done != nil {
-			r.done()
-		}
-	}
+	p.slotBook.reap(func(r retiredSocket) bool { return p.quiescent(r.epochs) })
 }
 
-func (p *epollPlane) stats() []WorkerStats {
-	out := make([]WorkerStats, len(p.workers))
-	for i, w := range p.workers {
-		out[i] = WorkerStats{
-			Wakeups:    w.wakeups.Load(),
-			Received:   w.received.Load(),
-			Sent:       w.sent.Load(),
-			SendErrors: w.sendErrors.Load(),
-			Busy:       time.Duration(w.busyNanos.Load()),
-		}
-	}
-	return out
-}
+func (p *epollPlane) stats() []WorkerStats { return workerStats(p.workers) }
 
 func (p *epollPlane) close() {
 	if p.stopping.Swap(true) {
@@ -209,16 +158,7 @@ func (p *epollPlane) close() {
 		unix.Close(w.epfd)
 		unix.Close(w.eventfd)
 	}
-	p.mu.Lock()
-	ret := p.retired
-	p.retired = nil
-	p.mu.Unlock()
-	for _, r := range ret {
-		unix.Close(r.fd)
-		if r.done != nil {
-			r.done()
-		}
-	}
+	p.closeAll()
 	for i := range p.slots {
 		if s := p.slots[i].Swap(nil); s != nil {
 			unix.Close(s.fd)
@@ -251,7 +191,7 @@ type worker struct {
 	// waits; removed sockets are closed once every worker moved on.
 	epoch atomic.Uint64
 
-	wakeups, received, sent, sendErrors, busyNanos atomic.Uint64
+	workerCounters
 }
 
 func newWorker(p *epollPlane, id int) (*worker, error) {

@@ -79,9 +79,7 @@ type uringPlane struct {
 	next    atomic.Uint32
 	slots   []uringSlot
 
-	mu       sync.Mutex // guards free, retired and the slots' control fields
-	free     []uint32
-	retired  []retiredSocket
+	slotBook // its mu also guards the slots' control fields
 	wg       sync.WaitGroup
 	stopping atomic.Bool
 }
@@ -121,11 +119,7 @@ func newURingPlane(n, maxStreams int, log *slog.Logger) (dataPlane, error) {
 	if maxStreams >= 1<<32-1 {
 		return nil, errors.New("io_uring data plane: too many streams")
 	}
-	p := &uringPlane{log: log, slots: make([]uringSlot, maxStreams)}
-	p.free = make([]uint32, maxStreams)
-	for i := range p.free {
-		p.free[i] = uint32(maxStreams - 1 - i) // pop from the end: lowest first
-	}
+	p := &uringPlane{log: log, slots: make([]uringSlot, maxStreams), slotBook: newSlotBook(maxStreams)}
 	for i := range n {
 		w, err := newURingWorker(p, i)
 		if err != nil {
@@ -154,12 +148,11 @@ func newURingPlane(n, maxStreams int, log *slog.Logger) (dataPlane, error) {
 
 func (p *uringPlane) add(s *Stream) error {
 	p.mu.Lock()
-	if len(p.free) == 0 {
+	slot, err := p.takeLocked()
+	if err != nil {
 		p.mu.Unlock()
-		return errors.New("data plane: no stream slot free")
+		return err
 	}
-	slot := p.free[len(p.free)-1]
-	p.free = p.free[:len(p.free)-1]
 	st := &p.slots[slot]
 	wi := p.next.Add(1) % uint32(len(p.workers))
 	st.owner = int32(wi)
@@ -183,48 +176,23 @@ func (p *uringPlane) remove(s *Stream, done func()) {
 	}
 	st.stream.Store(nil)
 	w := p.workers[st.owner]
-	p.retired = append(p.retired, retiredSocket{fd: s.fd, slot: s.slot, done: done})
+	p.retireLocked(retiredSocket{fd: s.fd, slot: s.slot, done: done})
 	p.mu.Unlock()
 	w.post(uringMsg{op: msgRemove, slot: s.slot})
 }
 
 func (p *uringPlane) reap() {
-	p.mu.Lock()
-	var ready []retiredSocket
-	keep := p.retired[:0]
-	for _, r := range p.retired {
+	p.slotBook.reap(func(r retiredSocket) bool {
 		st := &p.slots[r.slot]
-		if st.recvDone.Load() && st.inflight.Load() == 0 {
-			st.recvDone.Store(false)
-			p.free = append(p.free, r.slot)
-			ready = append(ready, r)
-		} else {
-			keep = append(keep, r)
+		if !st.recvDone.Load() || st.inflight.Load() != 0 {
+			return false
 		}
-	}
-	p.retired = keep
-	p.mu.Unlock()
-	for _, r := range ready {
-		unix.Close(r.fd)
-		if r.done != nil {
-			r.done()
-		}
-	}
+		st.recvDone.Store(false)
+		return true
+	})
 }
 
-func (p *uringPlane) stats() []WorkerStats {
-	out := make([]WorkerStats, len(p.workers))
-	for i, w := range p.workers {
-		out[i] = WorkerStats{
-			Wakeups:    w.wakeups.Load(),
-			Received:   w.received.Load(),
-			Sent:       w.sent.Load(),
-			SendErrors: w.sendErrors.Load(),
-			Busy:       time.Duration(w.busyNanos.Load()),
-		}
-	}
-	return out
-}
+func (p *uringPlane) stats() []WorkerStats { return workerStats(p.workers) }
 
 func (p *uringPlane) close() {
 	if p.stopping.Swap(true) {
@@ -237,16 +205,7 @@ func (p *uringPlane) close() {
 	for _, w := range p.workers {
 		unix.Close(w.eventfd)
 	}
-	p.mu.Lock()
-	ret := p.retired
-	p.retired = nil
-	p.mu.Unlock()
-	for _, r := range ret {
-		unix.Close(r.fd)
-		if r.done != nil {
-			r.done()
-		}
-	}
+	p.closeAll()
 	for i := range p.slots {
 		if s := p.slots[i].stream.Swap(nil); s != nil {
 			unix.Close(s.fd)
@@ -321,8 +280,8 @@ type uringWorker struct {
 	// Per-round counters, added to the atomics once per round.
 	nRecv, nSent, nSendErr uint64
 
-	wakeups, received, sent, sendErrors, busyNanos atomic.Uint64
-	enters, noBufs                                 atomic.Uint64
+	workerCounters
+	enters, noBufs atomic.Uint64
 }
 
 func newURingWorker(p *uringPlane, id int) (*uringWorker, error) {

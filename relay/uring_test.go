@@ -219,7 +219,7 @@ type uringRig struct {
 func newURingRig(t *testing.T, nbufs int) *uringRig {
 	t.Helper()
 	runtime.LockOSThread() // for the rest of the test: the ring is this thread's
-	p := &uringPlane{log: slog.New(slog.DiscardHandler), slots: make([]uringSlot, 8), free: []uint32{7, 6, 5, 4, 3, 2, 1, 0}}
+	p := &uringPlane{log: slog.New(slog.DiscardHandler), slots: make([]uringSlot, 8), slotBook: newSlotBook(8)}
 	w, err := newURingWorker(p, 0)
 	if err != nil {
 		t.Fatal(err)
