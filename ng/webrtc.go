@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ngrelay/ngrelay/crypto/dtls"
@@ -37,6 +38,9 @@ type rtcSession struct {
 	lite bool
 
 	wake chan struct{}
+	// offered is set once ngrelay's ICE credentials went to the leg in
+	// an SDP: only then does the agent check the leg's candidates.
+	offered atomic.Bool
 
 	mu     sync.Mutex
 	remote ice.Credentials // the leg's ICE credentials last seen
@@ -123,6 +127,11 @@ func (r *rtcSession) run() {
 			r.packet(p)
 		case <-r.wake:
 		case <-timer.C:
+		}
+		if !r.offered.Load() {
+			// The leg has not been given ngrelay's ICE (an answer
+			// without it, or none yet): no checks towards it.
+			continue
 		}
 		r.step(time.Now())
 		d := time.Hour
@@ -466,6 +475,7 @@ func (r *rtcSession) writeLocal(m *sdp.Media, index int, offer bool, req *Reques
 	} else {
 		stripICE(m)
 	}
+	defer func() { r.offered.Store(true); r.kick() }()
 	creds := r.agent.Local()
 	if _, ok := m.Attr("mid"); !ok {
 		st := state(media)

@@ -147,3 +147,50 @@ func TestICEForceTowardsAPlainPhone(t *testing.T) {
 		t.Fatal("no STUN counted")
 	}
 }
+
+// TestNoChecksToALegNotGivenICE: a phone offers ICE; when ngrelay's answer
+// to it carries no ICE (the answerer had none, no ICE key), ngrelay must not
+// send connectivity checks to the phone's candidates; with ICE=force on the
+// answer it does.
+func TestNoChecksToALegNotGivenICE(t *testing.T) {
+	for _, force := range []bool{false, true} {
+		t.Run(fmt.Sprintf("force=%v", force), func(t *testing.T) {
+			td := startDaemon(t, nil)
+			phone := newEndpoint(t)
+			offer := phone.sdp("a=ice-ufrag:phon", "a=ice-pwd:phonephonephonephonephone",
+				fmt.Sprintf("a=candidate:1 1 udp 2130706431 127.0.0.1 %d typ host", phone.port()))
+			id := fmt.Sprintf("nochecks-%v", force)
+			mustOK(t, td.cmd(t, "command", "offer", "call-id", id, "from-tag", "phone", "sdp", offer))
+			b := newEndpoint(t)
+			kv := []any{"command", "answer", "call-id", id, "from-tag", "phone", "to-tag", "b", "sdp", b.sdp()}
+			if force {
+				kv = append(kv, "ICE", "force")
+			}
+			r := td.cmd(t, kv...)
+			mustOK(t, r)
+			toPhone, _ := r.GetString("sdp")
+			if strings.Contains(toPhone, "a=ice-ufrag") != force {
+				t.Fatalf("ICE in the phone's answer should be %v:\n%s", force, toPhone)
+			}
+			stun := 0
+			buf := make([]byte, 1500)
+			until := time.Now().Add(time.Second)
+			for time.Now().Before(until) {
+				phone.rtp.SetReadDeadline(until)
+				n, _, err := phone.rtp.ReadFromUDPAddrPort(buf)
+				if err != nil {
+					break
+				}
+				if n >= 20 && buf[0] < 4 {
+					stun++
+				}
+			}
+			if force && stun == 0 {
+				t.Fatal("ngrelay gave the phone its ICE but sent it no checks")
+			}
+			if !force && stun != 0 {
+				t.Fatalf("ngrelay sent %d STUN packets to a phone it gave no ICE", stun)
+			}
+		})
+	}
+}
