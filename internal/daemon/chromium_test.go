@@ -31,28 +31,59 @@ const chromiumPage = `<!doctype html>
 <html><head><meta charset="utf-8"><title>ngrelay</title></head><body>
 <script>
 let pc = null;
+// When things happened, in milliseconds since the epoch, for the test's
+// timing report.
+const times = {};
 function log(...a) { console.log(...a); }
+function newPC() {
+	const p = new RTCPeerConnection({bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require'});
+	p.addEventListener('iceconnectionstatechange', () => {
+		log('iceConnectionState', p.iceConnectionState);
+		if (p.iceConnectionState === 'connected' && !times.iceConnected) times.iceConnected = Date.now();
+	});
+	p.addEventListener('connectionstatechange', () => {
+		log('connectionState', p.connectionState);
+		if (p.connectionState === 'connected' && !times.connected) times.connected = Date.now();
+	});
+	p.addEventListener('icecandidateerror', e => log('icecandidateerror', e.address, e.port, e.errorCode, e.errorText));
+	return p;
+}
+async function gathered() {
+	if (pc.iceGatheringState === 'complete') return;
+	await new Promise((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error('ICE gathering timed out in state ' + pc.iceGatheringState)), 10000);
+		pc.addEventListener('icegatheringstatechange', () => {
+			if (pc.iceGatheringState === 'complete') { clearTimeout(timer); resolve(); }
+		});
+	});
+}
+// ngOffer: the browser calls.
 window.ngOffer = async (video) => {
 	const stream = await navigator.mediaDevices.getUserMedia({audio: true, video: !!video});
-	pc = new RTCPeerConnection({bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require'});
-	pc.addEventListener('iceconnectionstatechange', () => log('iceConnectionState', pc.iceConnectionState));
-	pc.addEventListener('connectionstatechange', () => log('connectionState', pc.connectionState));
-	pc.addEventListener('icecandidateerror', e => log('icecandidateerror', e.address, e.port, e.errorCode, e.errorText));
+	pc = newPC();
 	for (const track of stream.getTracks()) pc.addTrack(track, stream);
 	await pc.setLocalDescription(await pc.createOffer());
-	if (pc.iceGatheringState !== 'complete') {
-		await new Promise((resolve, reject) => {
-			const timer = setTimeout(() => reject(new Error('ICE gathering timed out in state ' + pc.iceGatheringState)), 10000);
-			pc.addEventListener('icegatheringstatechange', () => {
-				if (pc.iceGatheringState === 'complete') { clearTimeout(timer); resolve(); }
-			});
-		});
-	}
+	times.localSet = Date.now();
+	await gathered();
 	return pc.localDescription.sdp;
 };
 window.ngAnswer = async (sdp) => {
 	await pc.setRemoteDescription({type: 'answer', sdp: sdp});
+	times.remoteSet = Date.now();
 	return pc.remoteDescription.sdp;
+};
+// ngAnswerOffer: the browser is called. addTrack after setRemoteDescription
+// reuses the offered transceivers of each kind.
+window.ngAnswerOffer = async (sdp, video) => {
+	const stream = await navigator.mediaDevices.getUserMedia({audio: true, video: !!video});
+	pc = newPC();
+	await pc.setRemoteDescription({type: 'offer', sdp: sdp});
+	times.remoteSet = Date.now();
+	for (const track of stream.getTracks()) pc.addTrack(track, stream);
+	await pc.setLocalDescription(await pc.createAnswer());
+	times.localSet = Date.now();
+	await gathered();
+	return pc.localDescription.sdp;
 };
 window.ngStates = () => {
 	const tr = pc.getSenders()[0].transport;
@@ -62,6 +93,7 @@ window.ngStates = () => {
 		dtls: tr ? tr.state : 'none',
 		iceTransport: tr && tr.iceTransport ? tr.iceTransport.state : 'none',
 		signaling: pc.signalingState,
+		times: times,
 	};
 };
 window.ngStats = async () => {
@@ -95,6 +127,10 @@ type chromiumStates struct {
 	DTLS         string `json:"dtls"`
 	ICETransport string `json:"iceTransport"`
 	Signaling    string `json:"signaling"`
+	// Times, in milliseconds since the epoch, of remoteSet and localSet
+	// (setRemoteDescription and setLocalDescription done), iceConnected
+	// and connected (ICE and DTLS connected).
+	Times map[string]int64 `json:"times"`
 }
 
 // chromiumStats is what ngStats returns: the RTP counters of each kind of
@@ -175,6 +211,20 @@ func TestChromiumCallsPlainPhone(t *testing.T) { chromiumCall(t, false) }
 // payload type.
 func TestChromiumBundleAudioVideo(t *testing.T) { chromiumCall(t, true) }
 
+// TestChromiumAnswersPhoneOffer: the reverse call. A plain RTP phone offers
+// PCMU; ngrelay, told "WebRTC", offers it to a real headless Chromium as
+// UDP/TLS/RTP/SAVPF with its full ICE, DTLS (actpass), rtcp-mux and a
+// BUNDLE group. Chromium answers (DTLS active), its answer reaches the
+// phone as plain RTP/AVP, and media flows both ways. ngrelay is the
+// controlling ICE agent here, and nominates.
+func TestChromiumAnswersPhoneOffer(t *testing.T) { chromiumAnswers(t, false) }
+
+// TestChromiumAnswersBundledOffer: as TestChromiumAnswersPhoneOffer, with the
+// phone offering video (VP8, payload type 96) on a second m-line too.
+// Chromium accepts ngrelay's BUNDLE group and sends both kinds over one
+// transport, which ngrelay sorts onto the phone's two ports.
+func TestChromiumAnswersBundledOffer(t *testing.T) { chromiumAnswers(t, true) }
+
 // phoneStream is one m-line of the plain phone: the endpoint, what it sends
 // to the relay, and the counters of what it receives.
 type phoneStream struct {
@@ -210,24 +260,220 @@ func (s *phoneStream) String() string {
 // it but counts the packets it receives.
 var chromiumVP8 = append([]byte{0x10, 0x50, 0x01, 0x00, 0x9d, 0x01, 0x2a, 0x10, 0x00, 0x10, 0x00}, bytes.Repeat([]byte{0x5a}, 90)...)
 
+// newPhoneStreams makes the plain phone's m-lines: PCMU audio, and VP8
+// video with payload type vp8PT if video is set. The relay's ports are set
+// once the signalling has told them.
+func newPhoneStreams(t *testing.T, video bool, vp8PT uint8) []*phoneStream {
+	streams := []*phoneStream{{
+		kind: "audio", pt: 0, ep: newEndpoint(t),
+		interval: 20 * time.Millisecond, tsStep: 160, payload: bytes.Repeat([]byte{0xFF}, 160),
+		// Clear PCMU: the negotiated payload type, and whole 20 ms frames
+		// of 8-bit samples. An SRTP packet would carry a 10-byte
+		// authentication tag.
+		clear: func(p *rtp.Packet) bool { return p.PayloadType == 0 && len(p.Payload) > 0 && len(p.Payload)%160 == 0 },
+	}}
+	if video {
+		streams = append(streams, &phoneStream{
+			kind: "video", pt: vp8PT, ep: newEndpoint(t),
+			interval: 33 * time.Millisecond, tsStep: 90000 * 33 / 1000, marker: true, payload: chromiumVP8,
+			// VP8 from the browser is any size; SRTP is told apart by
+			// the relay's port, where only clear RTP may come.
+			clear: func(p *rtp.Packet) bool { return p.PayloadType == vp8PT },
+		})
+	}
+	return streams
+}
+
+// setRelayPorts sets each stream's relay port from the m= ports of the SDP
+// that ngrelay gave the phone.
+func setRelayPorts(streams []*phoneStream, ports []int) {
+	for i, s := range streams {
+		s.relay = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(ports[i]))
+	}
+}
+
+// checkPlainPhoneSDP fails the test unless sdp, from ngrelay to the phone,
+// is plain RTP/AVP with an m-line on its own port for each stream, offering
+// or answering the stream's payload type.
+func checkPlainPhoneSDP(t *testing.T, b *chromiumBrowser, sdp string, streams []*phoneStream) {
+	t.Helper()
+	for _, bad := range []string{"a=ice-", "a=candidate", "a=fingerprint", "a=setup", "a=rtcp-mux", "a=group:BUNDLE", "UDP/TLS", "SAVP"} {
+		if strings.Contains(sdp, bad) {
+			t.Fatalf("the phone's SDP has %q:\n%s", bad, b.dump())
+		}
+	}
+	ports := mediaPorts(sdp)
+	if len(ports) != len(streams) {
+		t.Fatalf("the phone's SDP has %d m-lines, want %d:\n%s", len(ports), len(streams), b.dump())
+	}
+	seen := map[int]bool{}
+	for i, s := range streams {
+		if ports[i] == 0 || seen[ports[i]] {
+			t.Fatalf("the phone needs each m-line on its own port:\n%s", b.dump())
+		}
+		seen[ports[i]] = true
+		m := regexp.MustCompile(`(?m)^m=`+s.kind+` \d+ RTP/AVP( \d+)*\r$`).FindAllString(sdp, -1)
+		if len(m) != 1 || !regexp.MustCompile(fmt.Sprintf(` %d( |\r)`, s.pt)).MatchString(m[0]) {
+			t.Fatalf("the phone's SDP needs one plain %s m-line with payload type %d:\n%s", s.kind, s.pt, b.dump())
+		}
+	}
+	if len(streams) == 2 && !regexp.MustCompile(`(?s)^.*\r\nm=audio [^\r]*\r\n.*\r\nm=video `).MatchString(sdp) {
+		t.Fatalf("the phone's SDP needs the audio m-line first, then the video m-line:\n%s", b.dump())
+	}
+}
+
 // chromiumCall runs a call from headless Chromium (audio, and video if
 // video is set) through ngrelay to a plain RTP phone, and checks that media
 // flows both ways.
 func chromiumCall(t *testing.T, video bool) {
 	chromium := requireChromium(t)
 	td := startDaemon(t, nil)
+	b := startChromium(t, chromium)
+	var browserSDP, phoneSDP, phoneAnswer, browserAnswer string
+	b.sdps = []labeledSDP{{"browser offer", &browserSDP}, {"to the phone", &phoneSDP}, {"phone answer", &phoneAnswer}, {"to the browser", &browserAnswer}}
 
+	browserSDP = crlf(b.eval(t, 20*time.Second, "creating the browser's offer", fmt.Sprintf(`ngOffer(%t)`, video)))
+	if !regexp.MustCompile(`(?m)^a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 \d+ typ host`).MatchString(browserSDP) {
+		t.Fatalf("the browser's offer has no loopback host candidate:\n%s", b.dump())
+	}
+	var vp8PT uint8
+	if video {
+		if !strings.Contains(browserSDP, "a=group:BUNDLE 0 1\r\n") {
+			t.Fatalf("the browser did not bundle audio and video:\n%s", b.dump())
+		}
+		m := regexp.MustCompile(`(?m)^a=rtpmap:(\d+) VP8/90000\r$`).FindStringSubmatch(browserSDP)
+		if m == nil {
+			t.Fatalf("the browser does not offer VP8:\n%s", b.dump())
+		}
+		fmt.Sscan(m[1], &vp8PT)
+	}
+
+	// Kamailio's rtpengine_offer for a JsSIP caller towards a plain phone.
+	callID := fmt.Sprintf("chromium-%d", rand.Uint32())
+	r := td.cmd(t, "command", "offer", "call-id", callID, "from-tag", "browser", "sdp", browserSDP,
+		"transport-protocol", "RTP/AVP", "ICE", "remove", "rtcp-mux", []string{"demux"})
+	mustOK(t, r)
+	phoneSDP, _ = r.GetString("sdp")
+	// The phone answers PCMU only, and VP8 with the browser's payload type.
+	streams := newPhoneStreams(t, video, vp8PT)
+	checkPlainPhoneSDP(t, b, phoneSDP, streams)
+	setRelayPorts(streams, mediaPorts(phoneSDP))
+	phoneAnswer = "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=phone\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+		fmt.Sprintf("m=audio %d RTP/AVP 0\r\n", streams[0].ep.port()) +
+		"a=rtpmap:0 PCMU/8000\r\na=ptime:20\r\na=sendrecv\r\n"
+	if video {
+		phoneAnswer += fmt.Sprintf("m=video %d RTP/AVP %d\r\na=rtpmap:%d VP8/90000\r\na=sendrecv\r\n", streams[1].ep.port(), vp8PT, vp8PT)
+	}
+	r = td.cmd(t, "command", "answer", "call-id", callID, "from-tag", "browser", "to-tag", "phone", "sdp", phoneAnswer)
+	mustOK(t, r)
+	browserAnswer, _ = r.GetString("sdp")
+	if video {
+		if ports := mediaPorts(browserAnswer); len(ports) != 2 || ports[0] != ports[1] || !strings.Contains(browserAnswer, "a=group:BUNDLE 0 1\r\n") {
+			t.Fatalf("the browser's answer must bundle both m-lines on one port:\n%s", b.dump())
+		}
+	}
+	js, _ := json.Marshal(browserAnswer)
+	signalled := time.Now()
+	b.eval(t, 10*time.Second, "the browser rejects ngrelay's answer", `ngAnswer(`+string(js)+`)`)
+	chromiumMedia(t, b, streams, signalled)
+}
+
+// chromiumAnswers runs the reverse call: a plain RTP phone (audio, and
+// video if video is set) calls headless Chromium through ngrelay, and
+// media flows both ways.
+func chromiumAnswers(t *testing.T, video bool) {
+	chromium := requireChromium(t)
+	td := startDaemon(t, nil)
+	b := startChromium(t, chromium)
+	var phoneOffer, browserOffer, browserSDP, phoneSDP string
+	b.sdps = []labeledSDP{{"phone offer", &phoneOffer}, {"to the browser", &browserOffer}, {"browser answer", &browserSDP}, {"to the phone", &phoneSDP}}
+
+	// The phone offers PCMU, and VP8 with payload type 96.
+	streams := newPhoneStreams(t, video, 96)
+	if video {
+		phoneOffer = avPhoneSDP(streams[0].ep, streams[1].ep)
+	} else {
+		phoneOffer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=phone\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+			fmt.Sprintf("m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n", streams[0].ep.port())
+	}
+
+	// Kamailio's rtpengine_offer for a plain phone calling a JsSIP user.
+	callID := fmt.Sprintf("chromium-rev-%d", rand.Uint32())
+	r := td.cmd(t, "command", "offer", "call-id", callID, "from-tag", "phone", "sdp", phoneOffer, "flags", []string{"WebRTC"})
+	mustOK(t, r)
+	browserOffer, _ = r.GetString("sdp")
+	for _, want := range []string{"UDP/TLS/RTP/SAVPF", "a=setup:actpass", "a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:", "a=candidate:", "a=rtcp-mux", "a=group:BUNDLE", "a=mid:"} {
+		if !strings.Contains(browserOffer, want) {
+			t.Fatalf("ngrelay's WebRTC offer lacks %q:\n%s", want, b.dump())
+		}
+	}
+	if strings.Contains(browserOffer, "a=ice-lite") {
+		t.Fatalf("ngrelay's WebRTC offer has a=ice-lite:\n%s", b.dump())
+	}
+	if n := len(mediaPorts(browserOffer)); n != len(streams) {
+		t.Fatalf("ngrelay's WebRTC offer has %d m-lines, want %d:\n%s", n, len(streams), b.dump())
+	}
+
+	js, _ := json.Marshal(browserOffer)
+	start := time.Now()
+	browserSDP = crlf(b.eval(t, 20*time.Second, "the browser's answer to ngrelay's offer", fmt.Sprintf(`ngAnswerOffer(%s, %t)`, js, video)))
+	t.Logf("the browser answered in %v (setRemoteDescription, createAnswer, setLocalDescription, ICE gathering)", time.Since(start).Round(time.Millisecond))
+	if !regexp.MustCompile(`(?m)^a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 \d+ typ host`).MatchString(browserSDP) {
+		t.Fatalf("the browser's answer has no loopback host candidate:\n%s", b.dump())
+	}
+	setup := regexp.MustCompile(`(?m)^a=setup:(\w+)\r$`).FindStringSubmatch(browserSDP)
+	if setup == nil || setup[1] == "actpass" {
+		t.Fatalf("the browser's answer needs a=setup active or passive:\n%s", b.dump())
+	}
+	t.Logf("the browser answers a=setup:%s: it is the DTLS %s", setup[1], map[string]string{"active": "client", "passive": "server"}[setup[1]])
+	if video && !strings.Contains(browserSDP, "a=group:BUNDLE 0 1\r\n") {
+		t.Fatalf("the browser did not bundle audio and video:\n%s", b.dump())
+	}
+	for _, s := range streams {
+		if !regexp.MustCompile(fmt.Sprintf(`(?m)^m=%s [1-9]\d* UDP/TLS/RTP/SAVPF( \d+)* %d( |\r)`, s.kind, s.pt)).MatchString(browserSDP) {
+			t.Fatalf("the browser's answer does not accept %s with payload type %d:\n%s", s.kind, s.pt, b.dump())
+		}
+	}
+
+	// Kamailio's rtpengine_answer with the JsSIP user's answer.
+	r = td.cmd(t, "command", "answer", "call-id", callID, "from-tag", "phone", "to-tag", "browser", "sdp", browserSDP)
+	mustOK(t, r)
+	signalled := time.Now()
+	phoneSDP, _ = r.GetString("sdp")
+	checkPlainPhoneSDP(t, b, phoneSDP, streams)
+	setRelayPorts(streams, mediaPorts(phoneSDP))
+	chromiumMedia(t, b, streams, signalled)
+}
+
+// labeledSDP is an SDP of the call, for failure reports.
+type labeledSDP struct {
+	label string
+	sdp   *string
+}
+
+// chromiumBrowser is a headless Chromium showing chromiumPage.
+type chromiumBrowser struct {
+	ctx    context.Context // the browser's tab
+	output *chromiumOutput
+	sdps   []labeledSDP
+
+	consoleMu sync.Mutex
+	console   []string
+}
+
+// startChromium starts the browser on chromiumPage. Everything the browser
+// does is bounded by a context: when it ends, or the test ends, the browser
+// process is killed.
+func startChromium(t *testing.T, chromium string) *chromiumBrowser {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, chromiumPage)
 	}))
 	t.Cleanup(srv.Close)
 
-	// Everything the browser does is bounded by this context: when it ends,
-	// the browser process is killed.
 	runCtx, runCancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(runCancel)
-	output := &chromiumOutput{}
+	b := &chromiumBrowser{output: &chromiumOutput{}}
 	allocCtx, allocCancel := chromedp.NewExecAllocator(runCtx,
 		chromedp.ExecPath(chromium),
 		chromedp.Flag("headless", "new"),
@@ -248,17 +494,14 @@ func chromiumCall(t *testing.T, video bool) {
 		chromedp.Flag("disable-background-timer-throttling", true),
 		chromedp.Flag("disable-renderer-backgrounding", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.CombinedOutput(output),
+		chromedp.CombinedOutput(b.output),
 	)
 	t.Cleanup(allocCancel) // kills the browser if Cancel below did not stop it
 	ctx, ctxCancel := chromedp.NewContext(allocCtx)
+	b.ctx = ctx
 
 	// The browser's console, kept for failure reports. Console starts the
 	// browser on the bounded context.
-	var (
-		consoleMu sync.Mutex
-		console   []string
-	)
 	messages := chromedp.Console(ctx)
 	consoleDone := make(chan struct{})
 	go func() {
@@ -267,9 +510,9 @@ func chromiumCall(t *testing.T, video bool) {
 			if err != nil {
 				return
 			}
-			consoleMu.Lock()
-			console = append(console, m.String())
-			consoleMu.Unlock()
+			b.consoleMu.Lock()
+			b.console = append(b.console, m.String())
+			b.consoleMu.Unlock()
 		}
 	}()
 	t.Cleanup(func() {
@@ -281,114 +524,54 @@ func chromiumCall(t *testing.T, video bool) {
 		ctxCancel()
 		<-consoleDone
 	})
-	var (
-		browserSDP, phoneSDP, phoneAnswer, browserAnswer string
-	)
-	dump := func() string {
-		consoleMu.Lock()
-		defer consoleMu.Unlock()
-		return fmt.Sprintf("browser offer:\n%s\nto the phone:\n%s\nphone answer:\n%s\nto the browser:\n%s\nbrowser console:\n  %s\nbrowser output (tail):\n%s\n(ngrelay's log: rerun with NGRELAY_TEST_LOG=1)",
-			browserSDP, phoneSDP, phoneAnswer, browserAnswer, strings.Join(console, "\n  "), output.String())
-	}
-	step := func(d time.Duration) (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, d) }
 
-	sctx, scancel := step(30 * time.Second)
+	sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
 	err := chromedp.Do(sctx, chromedp.Navigate(srv.URL))
 	scancel()
 	if err != nil {
-		t.Fatalf("loading the page: %v\n%s", err, dump())
+		t.Fatalf("loading the page: %v\n%s", err, b.dump())
 	}
-	sctx, scancel = step(20 * time.Second)
-	browserSDP, err = chromedp.Run(sctx, chromedp.Evaluate[string](fmt.Sprintf(`ngOffer(%t)`, video), chromedp.EvalAwaitPromise))
-	scancel()
+	return b
+}
+
+// eval evaluates expr, a promise of a string, in the page within d, and
+// fails the test with what on error.
+func (b *chromiumBrowser) eval(t *testing.T, d time.Duration, what, expr string) string {
+	t.Helper()
+	sctx, scancel := context.WithTimeout(b.ctx, d)
+	defer scancel()
+	v, err := chromedp.Run(sctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
-		t.Fatalf("creating the browser's offer: %v\n%s", err, dump())
+		t.Fatalf("%s: %v\n%s", what, err, b.dump())
 	}
-	browserSDP = strings.ReplaceAll(browserSDP, "\r\n", "\n")
-	browserSDP = strings.ReplaceAll(browserSDP, "\n", "\r\n")
-	if !regexp.MustCompile(`(?m)^a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 \d+ typ host`).MatchString(browserSDP) {
-		t.Fatalf("the browser's offer has no loopback host candidate:\n%s", dump())
-	}
-	var vp8PT uint8
-	if video {
-		if !strings.Contains(browserSDP, "a=group:BUNDLE 0 1\r\n") {
-			t.Fatalf("the browser did not bundle audio and video:\n%s", dump())
-		}
-		m := regexp.MustCompile(`(?m)^a=rtpmap:(\d+) VP8/90000\r$`).FindStringSubmatch(browserSDP)
-		if m == nil {
-			t.Fatalf("the browser does not offer VP8:\n%s", dump())
-		}
-		fmt.Sscan(m[1], &vp8PT)
-	}
+	return v
+}
 
-	// Kamailio's rtpengine_offer for a JsSIP caller towards a plain phone.
-	callID := fmt.Sprintf("chromium-%d", rand.Uint32())
-	r := td.cmd(t, "command", "offer", "call-id", callID, "from-tag", "browser", "sdp", browserSDP,
-		"transport-protocol", "RTP/AVP", "ICE", "remove", "rtcp-mux", []string{"demux"})
-	mustOK(t, r)
-	phoneSDP, _ = r.GetString("sdp")
-	for _, bad := range []string{"a=ice-", "a=candidate", "a=fingerprint", "a=setup", "a=rtcp-mux", "a=group:BUNDLE", "UDP/TLS"} {
-		if strings.Contains(phoneSDP, bad) {
-			t.Fatalf("the phone's SDP has %q:\n%s", bad, dump())
-		}
+// dump returns the call's SDPs, the browser's console and the tail of its
+// output, for failure reports.
+func (b *chromiumBrowser) dump() string {
+	var s strings.Builder
+	for _, l := range b.sdps {
+		fmt.Fprintf(&s, "%s:\n%s\n", l.label, *l.sdp)
 	}
-	if !regexp.MustCompile(`(?m)^m=audio \d+ RTP/AVP( \d+)* 0( |\r)`).MatchString(phoneSDP) {
-		t.Fatalf("the phone's SDP does not offer PCMU:\n%s", dump())
-	}
-	toRelay := mediaPorts(phoneSDP)
-	if len(toRelay) == 0 || toRelay[0] == 0 {
-		t.Fatalf("no m= port in the phone's SDP:\n%s", dump())
-	}
-	if video {
-		if len(toRelay) != 2 || toRelay[0] == toRelay[1] || toRelay[1] == 0 {
-			t.Fatalf("the phone needs two m-lines on their own ports:\n%s", dump())
-		}
-		if !regexp.MustCompile(fmt.Sprintf(`(?s)^.*\r\nm=audio [^\r]*\r\n.*\r\nm=video \d+ RTP/AVP( \d+)* %d( |\r)`, vp8PT)).MatchString(phoneSDP) {
-			t.Fatalf("the phone's SDP needs an audio m-line, then a video m-line offering VP8 (payload type %d):\n%s", vp8PT, dump())
-		}
-	}
+	b.consoleMu.Lock()
+	defer b.consoleMu.Unlock()
+	fmt.Fprintf(&s, "browser console:\n  %s\nbrowser output (tail):\n%s\n(ngrelay's log: rerun with NGRELAY_TEST_LOG=1)",
+		strings.Join(b.console, "\n  "), b.output.String())
+	return s.String()
+}
 
-	// The phone answers PCMU only, and VP8 with the browser's payload type.
-	relay := func(port int) netip.AddrPort {
-		return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
-	}
-	streams := []*phoneStream{{
-		kind: "audio", pt: 0, ep: newEndpoint(t), relay: relay(toRelay[0]),
-		interval: 20 * time.Millisecond, tsStep: 160, payload: bytes.Repeat([]byte{0xFF}, 160),
-		// Clear PCMU: the negotiated payload type, and whole 20 ms frames
-		// of 8-bit samples. An SRTP packet would carry a 10-byte
-		// authentication tag.
-		clear: func(p *rtp.Packet) bool { return p.PayloadType == 0 && len(p.Payload) > 0 && len(p.Payload)%160 == 0 },
-	}}
-	phoneAnswer = "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=phone\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
-		fmt.Sprintf("m=audio %d RTP/AVP 0\r\n", streams[0].ep.port()) +
-		"a=rtpmap:0 PCMU/8000\r\na=ptime:20\r\na=sendrecv\r\n"
-	if video {
-		streams = append(streams, &phoneStream{
-			kind: "video", pt: vp8PT, ep: newEndpoint(t), relay: relay(toRelay[1]),
-			interval: 33 * time.Millisecond, tsStep: 90000 * 33 / 1000, marker: true, payload: chromiumVP8,
-			// VP8 from the browser is any size; SRTP is told apart by
-			// the relay's port, where only clear RTP may come.
-			clear: func(p *rtp.Packet) bool { return p.PayloadType == vp8PT },
-		})
-		phoneAnswer += fmt.Sprintf("m=video %d RTP/AVP %d\r\na=rtpmap:%d VP8/90000\r\na=sendrecv\r\n", streams[1].ep.port(), vp8PT, vp8PT)
-	}
-	r = td.cmd(t, "command", "answer", "call-id", callID, "from-tag", "browser", "to-tag", "phone", "sdp", phoneAnswer)
-	mustOK(t, r)
-	browserAnswer, _ = r.GetString("sdp")
-	if video {
-		if ports := mediaPorts(browserAnswer); len(ports) != 2 || ports[0] != ports[1] || !strings.Contains(browserAnswer, "a=group:BUNDLE 0 1\r\n") {
-			t.Fatalf("the browser's answer must bundle both m-lines on one port:\n%s", dump())
-		}
-	}
-	js, _ := json.Marshal(browserAnswer)
-	sctx, scancel = step(10 * time.Second)
-	_, err = chromedp.Run(sctx, chromedp.Evaluate[string](`ngAnswer(`+string(js)+`)`, chromedp.EvalAwaitPromise))
-	scancel()
-	if err != nil {
-		t.Fatalf("the browser rejects ngrelay's answer: %v\n%s", err, dump())
-	}
+// crlf returns sdp with CRLF line ends.
+func crlf(sdp string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(sdp, "\r\n", "\n"), "\n", "\r\n")
+}
 
+// chromiumMedia runs the phone's streams once the signalling is done (at
+// signalled: the browser's or ngrelay's answer applied), and checks that
+// ICE and DTLS connect and that at least 100 packets of each kind flow each
+// way, clear at the phone, each kind to its own port.
+func chromiumMedia(t *testing.T, b *chromiumBrowser, streams []*phoneStream, signalled time.Time) {
+	t.Helper()
 	// The phone: on each m-line, a reader that counts the clear media that
 	// ngrelay relays from the browser, and a sender of its own media.
 	mediaCtx, mediaStop := context.WithCancel(context.Background())
@@ -442,8 +625,8 @@ func chromiumCall(t *testing.T, video bool) {
 			defer tick.Stop()
 			for {
 				p := rtp.Packet{Header: rtp.Header{Version: 2, Marker: s.marker, PayloadType: s.pt, SequenceNumber: seq, Timestamp: ts, SSRC: ssrc}, Payload: s.payload}
-				b, _ := p.Marshal()
-				s.ep.rtp.WriteToUDPAddrPort(b, s.relay)
+				pkt, _ := p.Marshal()
+				s.ep.rtp.WriteToUDPAddrPort(pkt, s.relay)
 				seq++
 				ts += s.tsStep
 				select {
@@ -457,17 +640,19 @@ func chromiumCall(t *testing.T, video bool) {
 
 	// Wait for ICE, DTLS and 100 packets each way of each kind.
 	const want = 100
+	video := len(streams) > 1
 	var (
 		states chromiumStates
 		stats  chromiumStats
+		err    error
 	)
 	report := func() string {
-		var b strings.Builder
-		fmt.Fprintf(&b, "browser states %+v, stats %+v; the phone's", states, stats)
-		for _, s := range streams {
-			fmt.Fprintf(&b, "\n  %s", s)
+		var s strings.Builder
+		fmt.Fprintf(&s, "browser states %+v, stats %+v; the phone's", states, stats)
+		for _, st := range streams {
+			fmt.Fprintf(&s, "\n  %s", st)
 		}
-		return b.String() + "\n" + dump()
+		return s.String() + "\n" + b.dump()
 	}
 	wait := 30 * time.Second
 	if video {
@@ -475,7 +660,7 @@ func chromiumCall(t *testing.T, video bool) {
 	}
 	deadline := time.Now().Add(wait)
 	for {
-		sctx, scancel = step(5 * time.Second)
+		sctx, scancel := context.WithTimeout(b.ctx, 5*time.Second)
 		states, err = chromedp.Run(sctx, chromedp.Evaluate[chromiumStates](`ngStates()`))
 		if err == nil {
 			stats, err = chromedp.Run(sctx, chromedp.Evaluate[chromiumStats](`ngStats()`, chromedp.EvalAwaitPromise))
@@ -510,4 +695,15 @@ func chromiumCall(t *testing.T, video bool) {
 		got = append(got, s.String())
 	}
 	t.Logf("browser states %+v, stats %+v; the phone's\n  %s", states, stats, strings.Join(got, "\n  "))
+	// How long the connection took, by the browser's clock (the same as
+	// ours), from the answer being applied on both sides.
+	since := func(what string, from int64) string {
+		if at, ok := states.Times[what]; ok && from != 0 {
+			return fmt.Sprintf("%d ms", at-from)
+		}
+		return "?"
+	}
+	ms := signalled.UnixMilli()
+	t.Logf("after the NG answer: ICE connected %s, ICE+DTLS connected %s; after the browser's setRemoteDescription: ICE+DTLS connected %s",
+		since("iceConnected", ms), since("connected", ms), since("connected", states.Times["remoteSet"]))
 }
