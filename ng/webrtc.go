@@ -47,7 +47,10 @@ type rtcSession struct {
 	// authed are addresses whose binding requests passed our
 	// MESSAGE-INTEGRITY: DTLS from them is the peer's even before a pair
 	// is nominated (a browser starts DTLS as soon as its check succeeds).
-	authed      []netip.AddrPort
+	authed []netip.AddrPort
+	// early are DTLS datagrams from the peer that came before the
+	// endpoint was started.
+	early       [][]byte
 	remoteFPs   []dtls.Fingerprint
 	role        dtls.Role
 	ep          *dtls.Endpoint
@@ -222,8 +225,25 @@ func (r *rtcSession) packet(p relay.ControlPacket) {
 	}
 	if ep != nil {
 		ep.Deliver(p.Data)
+		return
+	}
+	// The peer's first flight can come before ngrelay knows its
+	// fingerprint (a browser answering starts DTLS as soon as its ICE
+	// check succeeds, before the answer reaches ngrelay): keep it for
+	// the endpoint rather than wait for a retransmission.
+	r.mu.Lock()
+	if r.ep == nil && len(r.early) < maxEarlyDTLS {
+		r.early = append(r.early, p.Data)
+	}
+	ep = r.ep
+	r.mu.Unlock()
+	if ep != nil {
+		ep.Deliver(p.Data) // started meanwhile
 	}
 }
+
+// maxEarlyDTLS bounds the DTLS datagrams kept before the endpoint exists.
+const maxEarlyDTLS = 4
 
 // maxAuthed bounds the addresses remembered as authenticated.
 const maxAuthed = 8
@@ -317,6 +337,10 @@ func (r *rtcSession) startDTLS() {
 		return
 	}
 	r.ep = ep
+	for _, pkt := range r.early {
+		ep.Deliver(pkt)
+	}
+	r.early = nil
 }
 
 // keyed installs the DTLS-SRTP keys: local encrypts towards the browser,
