@@ -225,6 +225,32 @@ func (f *trafficFlags) register(fs *flag.FlagSet, calls int, dur time.Duration) 
 	f.rtc.register(fs)
 }
 
+// steadyTarget checks the traffic flags, starts or finds the relay, and
+// returns the steady-load configuration against it; stop ends a started
+// relay.
+func steadyTarget(tf *targetFlags, f *trafficFlags) (bench.SteadyConfig, func(), error) {
+	// Refuse bad flags before starting a relay.
+	if _, err := bench.ParseSRTPSuite(f.srtp); err != nil {
+		return bench.SteadyConfig{}, nil, err
+	}
+	if f.webrtc && f.srtp != "" {
+		return bench.SteadyConfig{}, nil, errors.New("-webrtc and -srtp do not combine")
+	}
+	tg, stop, err := tf.target()
+	if err != nil {
+		return bench.SteadyConfig{}, nil, err
+	}
+	cpus, err := tf.genCPUs()
+	if err == nil {
+		var sc bench.SteadyConfig
+		if sc, err = f.steady(tg, cpus); err == nil {
+			return sc, stop, nil
+		}
+	}
+	stop()
+	return bench.SteadyConfig{}, nil, err
+}
+
 func (f *trafficFlags) steady(tg bench.Target, cpus []int) (bench.SteadyConfig, error) {
 	suite, err := bench.ParseSRTPSuite(f.srtp)
 	if err != nil {
@@ -257,25 +283,11 @@ func runSteady(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if _, err := bench.ParseSRTPSuite(f.srtp); err != nil {
-		return err
-	}
-	if f.webrtc && f.srtp != "" {
-		return errors.New("-webrtc and -srtp do not combine")
-	}
-	tg, stop, err := tf.target()
+	sc, stop, err := steadyTarget(&tf, &f)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	cpus, err := tf.genCPUs()
-	if err != nil {
-		return err
-	}
-	sc, err := f.steady(tg, cpus)
-	if err != nil {
-		return err
-	}
 	r, err := bench.RunSteady(sc)
 	if r != nil {
 		if tf.jsonOut {
@@ -299,25 +311,11 @@ func runMax(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if _, err := bench.ParseSRTPSuite(f.srtp); err != nil {
-		return err
-	}
-	if f.webrtc && f.srtp != "" {
-		return errors.New("-webrtc and -srtp do not combine")
-	}
-	tg, stop, err := tf.target()
+	sc, stop, err := steadyTarget(&tf, &f)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	cpus, err := tf.genCPUs()
-	if err != nil {
-		return err
-	}
-	sc, err := f.steady(tg, cpus)
-	if err != nil {
-		return err
-	}
 	r, err := bench.RunMax(bench.MaxConfig{Steady: sc, Factor: *factor, MaxSteps: *steps, LossPct: *loss, Progress: os.Stderr})
 	if err != nil {
 		return err
